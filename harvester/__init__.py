@@ -1,0 +1,1 @@
+"""Harvester: pulls records from remote OAI-PMH endpoints into the local store."""

@@ -1,0 +1,1 @@
+"""Sans-I/O OAI-PMH core shared by provider and harvester: no sockets, no SQL, no files written."""
