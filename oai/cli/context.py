@@ -1,0 +1,31 @@
+"""State shared by the CLI's commands: the config and a lazily opened store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+import click
+
+from oai.config import Config
+from oai.store.repository import Store
+
+
+@dataclass
+class CliContext:
+    config: Config
+    _store: Store | None = field(default=None, repr=False)
+
+    def open_store(self, create: bool = False) -> Store:
+        """The store at the configured URL; create=True initialises or migrates it."""
+        if self._store is None:
+            self._store = Store.open(self.config.database_url, create=create)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with a one-line error and exit status 1."""
+    raise click.ClickException(message)

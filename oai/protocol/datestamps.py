@@ -1,0 +1,98 @@
+"""Datestamps and granularity (spec 3.3): the one place dates are parsed and formatted.
+
+The store keeps datestamps as integer UTC seconds since the epoch; the protocol speaks
+`YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ssZ`. Request arguments are parsed strictly (anything else
+is badArgument); `parse_lenient` is for reading what real, sloppy servers send.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+
+DAY_FORMAT = "%Y-%m-%d"
+SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+_DAY_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z")
+_SECONDS_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z\Z")
+_LENIENT_RE = re.compile(
+    r"\A\s*(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*\Z"
+)
+
+
+class Granularity(str, Enum):
+    """The two granularities OAI-PMH knows, by their Identify spelling."""
+
+    DAY = "YYYY-MM-DD"
+    SECONDS = "YYYY-MM-DDThh:mm:ssZ"
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """A protocol date: the first second it covers, and the granularity it was written in."""
+
+    epoch: int
+    granularity: Granularity
+
+    @property
+    def last_second(self) -> int:
+        """The last second covered: a day-granularity `until` includes its whole day."""
+        return self.epoch + 86399 if self.granularity is Granularity.DAY else self.epoch
+
+
+class InvalidDate(ValueError):
+    """Not a legal OAI-PMH date."""
+
+
+def _epoch(year: int, month: int, day: int, hh: int = 0, mm: int = 0, ss: int = 0) -> int:
+    try:
+        datetime(year, month, day, hh, mm, ss)
+    except ValueError as exc:
+        raise InvalidDate(str(exc)) from None
+    return calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))
+
+
+def parse_protocol_date(value: str) -> ParsedDate:
+    """Parse a from/until argument exactly as the spec allows, or raise InvalidDate."""
+    m = _SECONDS_RE.match(value)
+    if m:
+        return ParsedDate(_epoch(*map(int, m.groups())), Granularity.SECONDS)
+    m = _DAY_RE.match(value)
+    if m:
+        return ParsedDate(_epoch(*map(int, m.groups())), Granularity.DAY)
+    raise InvalidDate(f"{value!r} is not YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
+
+
+def parse_lenient(value: str) -> int:
+    """Epoch seconds of a datestamp as real servers write it (offsets, fractions, no Z)."""
+    m = _LENIENT_RE.match(value)
+    if not m:
+        raise InvalidDate(f"{value!r} is not a date")
+    y, mo, d, hh, mi, ss, tz = m.groups()
+    epoch = _epoch(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return epoch
+
+
+def format_datestamp(epoch: int, granularity: Granularity = Granularity.SECONDS) -> str:
+    """Format epoch seconds at the given granularity."""
+    fmt = SECONDS_FORMAT if granularity is Granularity.SECONDS else DAY_FORMAT
+    return time.strftime(fmt, time.gmtime(epoch))
+
+
+def utc_now() -> int:
+    """Now, in whole UTC seconds."""
+    return int(time.time())
+
+
+def to_datetime(epoch: int) -> datetime:
+    """An aware UTC datetime for epoch seconds."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)

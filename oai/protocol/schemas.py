@@ -1,0 +1,323 @@
+"""Offline loading of the bundled XML schemas, and validation against them.
+
+This is the one place that compiles XSDs. Schemas import each other by their official absolute
+URLs (as published schemas do); a catalog resolver maps those URLs to the files in
+`oai.paths.schema_dir()` through its `catalog.xml`, so nothing ever touches the network and
+nothing depends on `XML_CATALOG_FILES` or the current directory. lxml consults the resolvers
+of the parser that read a schema document when libxml2 loads that schema's imports/includes,
+which is what makes this work.
+
+OAI-PMH's `<metadata>`, `<about>` and `<description>` are strict wildcards: a payload is only
+valid if its namespace's schema is compiled together with OAI-PMH.xsd. `response_schema()`
+therefore compiles an in-memory wrapper that imports every namespace in `NAMESPACE_SCHEMAS`.
+To support a new metadata format: add its XSD and catalog entries under `schemas/`, then a row
+in `NAMESPACE_SCHEMAS` (and `FORMAT_PREFIXES`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+from xml.sax.saxutils import quoteattr
+
+from lxml import etree
+
+from oai.paths import schema_dir
+from oai.protocol.namespaces import (
+    OAI,
+    OAI_DC,
+    OAI_DC_SCHEMA_URL,
+    OAI_IDENTIFIER,
+    OAI_IDENTIFIER_SCHEMA_URL,
+    OAI_SCHEMA_URL,
+    XML,
+)
+
+__all__ = [
+    "FORMAT_PREFIXES",
+    "NAMESPACE_SCHEMAS",
+    "CatalogResolver",
+    "SchemaViolation",
+    "load_schema",
+    "response_schema",
+    "schema_parser",
+    "validate_fragment",
+    "validate_response",
+]
+
+CATALOG_NS = "urn:oasis:names:tc:entity:xmlns:xml:catalog"
+CATALOG_FILE = "catalog.xml"
+
+#: Namespace -> official schema URL, for every namespace whose schema we ship. All of them
+#: are compiled into `response_schema()`; each is also usable by `validate_fragment()`.
+NAMESPACE_SCHEMAS: dict[str, str] = {
+    OAI: OAI_SCHEMA_URL,
+    OAI_DC: OAI_DC_SCHEMA_URL,
+    OAI_IDENTIFIER: OAI_IDENTIFIER_SCHEMA_URL,
+}
+
+#: Conventional metadataPrefix / namespace prefix -> namespace, for `validate_fragment()`.
+FORMAT_PREFIXES: dict[str, str] = {
+    "oai_dc": OAI_DC,
+    "oai-identifier": OAI_IDENTIFIER,
+}
+
+#: At most this many libxml2 messages are spelled out in a SchemaViolation's message.
+MAX_REPORTED_ERRORS = 50
+
+
+class SchemaViolation(ValueError):
+    """A document (or fragment) that is not well-formed or not valid against our schemas.
+
+    `errors` holds every libxml2 message as "line N: text"; the exception message lists them
+    (up to MAX_REPORTED_ERRORS) so a failing test or log line says exactly what is wrong.
+    """
+
+    def __init__(self, summary: str, errors: Iterable[str] = ()) -> None:
+        self.errors: tuple[str, ...] = tuple(errors)
+        lines = [summary, *(f"  {e}" for e in self.errors[:MAX_REPORTED_ERRORS])]
+        if len(self.errors) > MAX_REPORTED_ERRORS:
+            lines.append(f"  ... and {len(self.errors) - MAX_REPORTED_ERRORS} more")
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def _file_uri_to_path(uri: str) -> Path | None:
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return None
+    return Path(unquote(parts.path))
+
+
+class CatalogResolver(etree.Resolver):
+    """Maps official schema URLs to local files, as listed in an OASIS XML catalog.
+
+    Understands `uri`, `system`, `rewriteURI` and `rewriteSystem` entries (with `xml:base` on
+    any ancestor), which is all schema catalogs use. We read the catalog ourselves rather than
+    relying on libxml2's catalog support, because libxml2 only reads `XML_CATALOG_FILES` once,
+    at library initialisation, which an importable library cannot control.
+    """
+
+    def __init__(self, catalog_path: Path | str) -> None:
+        super().__init__()
+        self.catalog_path = Path(catalog_path).resolve()
+        self.exact: dict[str, Path] = {}
+        self.rewrites: list[tuple[str, str]] = []  # (URL prefix, replacement base URI)
+        parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+        root = etree.parse(str(self.catalog_path), parser).getroot()
+        self._read(root, self.catalog_path.as_uri())
+        self.rewrites.sort(key=lambda pair: len(pair[0]), reverse=True)  # longest prefix wins
+
+    def _read(self, element: Any, base: str) -> None:
+        base = urljoin(base, element.get(f"{{{XML}}}base", ""))
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue  # comments, processing instructions
+            tag = etree.QName(child).localname
+            if tag == "group":
+                self._read(child, base)
+            elif tag in ("uri", "system"):
+                key = child.get("name" if tag == "uri" else "systemId")
+                target = _file_uri_to_path(urljoin(base, child.get("uri", "")))
+                if key and target is not None:
+                    self.exact.setdefault(key, target)
+            elif tag in ("rewriteURI", "rewriteSystem"):
+                key = child.get("uriStartString" if tag == "rewriteURI" else "systemIdStartString")
+                prefix = child.get("rewritePrefix")
+                if key and prefix:
+                    self.rewrites.append((key, urljoin(base, prefix)))
+
+    def lookup(self, url: str) -> Path | None:
+        """The local file for `url`, or None when the catalog does not list it."""
+        if url in self.exact:
+            return self.exact[url]
+        for start, replacement in self.rewrites:
+            if url.startswith(start):
+                return _file_uri_to_path(replacement + url[len(start) :])
+        return None
+
+    def resolve(self, system_url: str | None, public_id: str | None, context: Any) -> Any:
+        """lxml hook: serve catalogued URLs from disk; anything else falls through to libxml2,
+        whose network access our parsers disable (no_network=True)."""
+        if not system_url:
+            return None
+        local = self.lookup(system_url)
+        if local is None:
+            return None
+        return self.resolve_filename(str(local), context)
+
+
+@lru_cache(maxsize=8)
+def _resolver(catalog_path: str) -> CatalogResolver:
+    return CatalogResolver(catalog_path)
+
+
+def schema_parser(catalog_path: Path | str | None = None) -> etree.XMLParser:
+    """A parser for schema documents whose imports resolve through `catalog_path` (default:
+    the bundled catalog). No network, no entity expansion, no DTD loading."""
+    path = Path(catalog_path) if catalog_path is not None else schema_dir() / CATALOG_FILE
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    parser.resolvers.add(_resolver(str(path.resolve())))
+    return parser
+
+
+def _document_parser() -> etree.XMLParser:
+    # For instance documents: never fetch or expand anything they point at.
+    return etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=False)
+
+
+# --------------------------------------------------------------------------- compilation
+
+
+class _Compiled:
+    """A compiled schema plus a lock: lxml keeps one error_log per XMLSchema object, so two
+    threads validating with the same object at once would mix up each other's messages."""
+
+    __slots__ = ("lock", "schema")
+
+    def __init__(self, schema: etree.XMLSchema) -> None:
+        self.schema = schema
+        self.lock = threading.Lock()
+
+
+def _compile(tree: Any, what: str) -> etree.XMLSchema:
+    try:
+        return etree.XMLSchema(tree)
+    except etree.XMLSchemaParseError as exc:
+        errors = [f"line {e.line}: {e.message} ({e.filename})" for e in exc.error_log]
+        raise SchemaViolation(f"schema {what} does not compile", errors or [str(exc)]) from exc
+
+
+def _locate(directory: Path, url_or_filename: str) -> Path:
+    local = _resolver(str((directory / CATALOG_FILE).resolve())).lookup(url_or_filename)
+    if local is not None:
+        return local
+    candidate = Path(url_or_filename)
+    if not candidate.is_absolute():
+        candidate = directory / candidate
+    if candidate.is_file():
+        return candidate
+    raise FileNotFoundError(
+        f"{url_or_filename!r} is neither listed in {directory / CATALOG_FILE} "
+        f"nor a schema file in {directory}"
+    )
+
+
+@cache
+def _load(directory: str, url_or_filename: str) -> _Compiled:
+    root = Path(directory)
+    path = _locate(root, url_or_filename)
+    parser = schema_parser(root / CATALOG_FILE)
+    try:
+        tree = etree.parse(str(path), parser)
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise SchemaViolation(f"schema {path} cannot be read", [str(exc)]) from exc
+    return _Compiled(_compile(tree, str(path)))
+
+
+def load_schema(url_or_filename: str | Path) -> etree.XMLSchema:
+    """Compile one schema, given by official URL (looked up in the catalog) or by file name
+    (relative to the schema directory). Cached: each schema is compiled once per process."""
+    return _load(str(schema_dir().resolve()), str(url_or_filename)).schema
+
+
+def _wrapper_bytes(table: Iterable[tuple[str, str]]) -> bytes:
+    imports = "\n".join(
+        f"  <xs:import namespace={quoteattr(ns)} schemaLocation={quoteattr(url)}/>"
+        for ns, url in table
+    )
+    return (
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">\n'
+        f"{imports}\n</xs:schema>\n"
+    ).encode()
+
+
+@cache
+def _response(directory: str, table: tuple[tuple[str, str], ...]) -> _Compiled:
+    root = Path(directory)
+    parser = schema_parser(root / CATALOG_FILE)
+    # A base URL inside the schema directory keeps any relative location cwd-independent.
+    tree = etree.fromstring(
+        _wrapper_bytes(table), parser, base_url=str(root / "response-wrapper.xsd")
+    ).getroottree()
+    return _Compiled(_compile(tree, "OAI-PMH response wrapper"))
+
+
+def _response_compiled() -> _Compiled:
+    # The table is part of the cache key, so a format registered later gets a fresh compile.
+    return _response(str(schema_dir().resolve()), tuple(sorted(NAMESPACE_SCHEMAS.items())))
+
+
+def response_schema() -> etree.XMLSchema:
+    """OAI-PMH.xsd compiled together with the schema of every namespace in NAMESPACE_SCHEMAS,
+    so that a whole response, payloads included, validates in one pass. Compiled once."""
+    return _response_compiled().schema
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_tree(document: bytes | str | Any, what: str) -> Any:
+    if isinstance(document, str):
+        document = document.encode("utf-8")
+    if isinstance(document, bytes | bytearray | memoryview):
+        try:
+            return etree.fromstring(bytes(document), _document_parser()).getroottree()
+        except etree.XMLSyntaxError as exc:
+            errors = [f"line {e.line}: {e.message}" for e in exc.error_log] or [str(exc)]
+            raise SchemaViolation(f"{what} is not well-formed XML", errors) from exc
+    if isinstance(document, etree._ElementTree | etree._Element):
+        return document
+    raise TypeError(f"expected XML bytes or an lxml element/tree, got {type(document).__name__}")
+
+
+def _format(entry: Any) -> str:
+    where = f"line {entry.line}" if entry.line else f"path {entry.path}"
+    return f"{where}: {entry.message}"
+
+
+def _check(compiled: _Compiled, document: Any, what: str) -> None:
+    with compiled.lock:
+        if compiled.schema.validate(document):
+            return
+        errors = [_format(e) for e in compiled.schema.error_log]
+    raise SchemaViolation(f"{what} is not schema-valid ({len(errors)} error(s)):", errors)
+
+
+def validate_response(document: bytes | str | Any) -> None:
+    """Raise SchemaViolation unless `document` (XML bytes, an element or a tree) is a valid
+    OAI-PMH response, including its metadata/about/description payloads."""
+    _check(_response_compiled(), _as_tree(document, "response"), "OAI-PMH response")
+
+
+def _namespace_for(namespace_or_prefix: str, table: Mapping[str, str]) -> str:
+    if namespace_or_prefix in table:
+        return namespace_or_prefix
+    if FORMAT_PREFIXES.get(namespace_or_prefix) in table:
+        return FORMAT_PREFIXES[namespace_or_prefix]
+    raise KeyError(f"no bundled schema for namespace or prefix {namespace_or_prefix!r}")
+
+
+def validate_fragment(namespace_or_prefix: str, element: bytes | str | Any) -> None:
+    """Raise SchemaViolation unless `element` is a valid root element of the given format
+    (namespace URI or prefix such as "oai_dc"); for checking each rendered payload at write
+    time. The element may sit inside a larger tree. Uses a schema compiled once per format.
+
+    Raises KeyError for a namespace/prefix we ship no schema for."""
+    namespace = _namespace_for(namespace_or_prefix, NAMESPACE_SCHEMAS)
+    tree = _as_tree(element, "fragment")
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    actual = etree.QName(root).namespace
+    if actual != namespace:
+        raise SchemaViolation(
+            f"fragment root {root.tag!r} is not in namespace {namespace!r}",
+            [f"line {root.sourceline or 0}: expected an element in {namespace}"],
+        )
+    compiled = _load(str(schema_dir().resolve()), NAMESPACE_SCHEMAS[namespace])
+    _check(compiled, root, f"{namespace_or_prefix} fragment")

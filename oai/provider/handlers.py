@@ -1,0 +1,305 @@
+"""Verb handlers: an OAI-PMH request in, the response's text chunks out.
+
+No Flask and no SQL here: handlers ask the store for bounded pages and write the stored,
+pre-validated metadata fragments around freshly written headers. Every error is raised before
+the first chunk is produced, so a response is either a complete answer or an OAI error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from oai.config import Config
+from oai.protocol.arguments import OAIRequest, parse_request
+from oai.protocol.datestamps import Granularity, format_datestamp
+from oai.protocol.errors import (
+    BadResumptionToken,
+    CannotDisseminateFormat,
+    IdDoesNotExist,
+    NoMetadataFormats,
+    NoRecordsMatch,
+    NoSetHierarchy,
+    OAIError,
+)
+from oai.protocol.formats import FORMATS
+from oai.protocol.namespaces import (
+    DC,
+    OAI_DC,
+    OAI_DC_SCHEMA_URL,
+    OAI_IDENTIFIER,
+    OAI_IDENTIFIER_SCHEMA_URL,
+    XSI,
+)
+from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
+from oai.protocol.xmltext import escape_attr, escape_text
+from oai.provider.envelope import CLOSE, error_elements, open_envelope
+from oai.store.repository import ListedRecord, Store
+
+GRANULARITY = Granularity.SECONDS
+
+
+@lru_cache(maxsize=4096)
+def _datestamp(epoch: int) -> str:
+    return format_datestamp(epoch)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A finished response: its text chunks (bounded by the page size)."""
+
+    chunks: list[str]
+
+
+class Provider:
+    """Answers OAI-PMH requests from a Store, per the config."""
+
+    def __init__(self, config: Config, store: Store, codec: TokenCodec,
+                 wall_clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.store = store
+        self.codec = codec
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._id_prefix = f"oai:{config.repository_identifier}:"
+
+    # -- entry point -----------------------------------------------------------------------
+
+    def handle(self, pairs: Iterable[tuple[str, str]], base_url: str) -> Response:
+        """The whole response to one request (GET and POST arrive here identically)."""
+        pairs = list(pairs)
+        now = int(self._wall_clock())
+        try:
+            request = parse_request(pairs, GRANULARITY)
+            body = getattr(self, f"_{request.verb}")(request, base_url)
+        except OAIError as error:
+            echo = dict(pairs) if error.echo_request_arguments else None
+            return Response([open_envelope(now, base_url, echo),
+                             error_elements([(error.code, error.message)]), CLOSE])
+        return Response([open_envelope(now, base_url, request_echo(request)), *body, CLOSE])
+
+    # -- identifiers -----------------------------------------------------------------------
+
+    def oai_identifier(self, local_id: str) -> str:
+        return self._id_prefix + local_id
+
+    def local_id(self, identifier: str) -> str:
+        if not identifier.startswith(self._id_prefix) or len(identifier) == len(self._id_prefix):
+            raise IdDoesNotExist(f"{identifier!r} is not an identifier of this repository")
+        return identifier[len(self._id_prefix):]
+
+    def _header(self, row: ListedRecord) -> str:
+        status = ' status="deleted"' if row.deleted else ""
+        specs = "".join(f"<setSpec>{s}</setSpec>" for s in row.set_specs)
+        return (f"<header{status}><identifier>{escape_text(self._id_prefix + row.id)}"
+                f"</identifier><datestamp>{_datestamp(row.datestamp)}</datestamp>"
+                f"{specs}</header>")
+
+    def _record(self, row: ListedRecord) -> str:
+        if row.deleted or row.xml is None:
+            return f"<record>{self._header(row)}</record>"
+        return f"<record>{self._header(row)}<metadata>{row.xml}</metadata></record>"
+
+    # -- verbs -----------------------------------------------------------------------------
+
+    def _Identify(self, request: OAIRequest, base_url: str) -> list[str]:
+        c = self.config
+        emails = "".join(f"<adminEmail>{escape_text(e)}</adminEmail>" for e in c.admin_emails)
+        compression = ("<compression>gzip</compression><compression>deflate</compression>"
+                       if c.compression else "")
+        sample = escape_text(self.oai_identifier("123456"))
+        description = (
+            f'<description><oai-identifier xmlns="{OAI_IDENTIFIER}" xmlns:xsi="{XSI}" '
+            f'xsi:schemaLocation="{OAI_IDENTIFIER} {OAI_IDENTIFIER_SCHEMA_URL}">'
+            f"<scheme>oai</scheme><repositoryIdentifier>{escape_text(c.repository_identifier)}"
+            f"</repositoryIdentifier><delimiter>:</delimiter>"
+            f"<sampleIdentifier>{sample}</sampleIdentifier></oai-identifier></description>"
+        )
+        return [
+            "<Identify>",
+            f"<repositoryName>{escape_text(c.repository_name)}</repositoryName>",
+            f"<baseURL>{escape_text(base_url)}</baseURL>",
+            "<protocolVersion>2.0</protocolVersion>",
+            emails,
+            f"<earliestDatestamp>{_datestamp(self.store.earliest_datestamp())}"
+            "</earliestDatestamp>",
+            "<deletedRecord>persistent</deletedRecord>",
+            f"<granularity>{GRANULARITY.value}</granularity>",
+            compression,
+            description,
+            "</Identify>",
+        ]
+
+    def _ListMetadataFormats(self, request: OAIRequest, base_url: str) -> list[str]:
+        identifier = request.get("identifier")
+        prefixes = list(FORMATS)
+        if identifier is not None:
+            found = self.store.record_formats(self.local_id(identifier))
+            if found is None:
+                raise IdDoesNotExist(f"no record has the identifier {identifier!r}")
+            prefixes = [p for p in found if p in FORMATS]
+            if not prefixes:
+                raise NoMetadataFormats(f"{identifier!r} has no metadata format available")
+        out = ["<ListMetadataFormats>"]
+        for prefix in prefixes:
+            fmt = FORMATS[prefix]
+            out.append(f"<metadataFormat><metadataPrefix>{prefix}</metadataPrefix>"
+                       f"<schema>{escape_text(fmt.schema)}</schema>"
+                       f"<metadataNamespace>{escape_text(fmt.namespace)}</metadataNamespace>"
+                       "</metadataFormat>")
+        out.append("</ListMetadataFormats>")
+        return out
+
+    def _ListSets(self, request: OAIRequest, base_url: str) -> list[str]:
+        token = request.get("resumptionToken")
+        limit = self.config.sets_page_size
+        if token is not None:
+            position = self.codec.decode_sets(token)
+            after, cursor, size = position.last_spec, position.cursor, position.complete_list_size
+        else:
+            size = self.store.count_sets()
+            if size == 0:
+                raise NoSetHierarchy("this repository has no sets")
+            after, cursor = None, 0
+        page = self.store.sets_page(after, limit + 1)
+        more = len(page) > limit
+        page = page[:limit]
+        if not page:
+            raise BadResumptionToken("the set list has changed; start ListSets again")
+        out = ["<ListSets>"]
+        for info in page:
+            description = ""
+            if info.description:
+                description = (
+                    f'<setDescription><oai_dc:dc xmlns:oai_dc="{OAI_DC}" xmlns:dc="{DC}" '
+                    f'xsi:schemaLocation="{OAI_DC} {OAI_DC_SCHEMA_URL}">'
+                    f"<dc:description>{escape_text(info.description)}</dc:description>"
+                    "</oai_dc:dc></setDescription>")
+            out.append(f"<set><setSpec>{escape_text(info.spec)}</setSpec>"
+                       f"<setName>{escape_text(info.name)}</setName>{description}</set>")
+        returned = cursor + len(page)
+        if more:
+            next_token = self.codec.encode_sets(
+                SetListPosition(page[-1].spec, returned, max(size, returned + 1)))
+            out.append(_token_element(next_token, cursor, max(size, returned + 1)))
+        elif token is not None:
+            out.append(_token_element("", cursor, returned))
+        out.append("</ListSets>")
+        return out
+
+    def _GetRecord(self, request: OAIRequest, base_url: str) -> list[str]:
+        identifier = request.arguments["identifier"]
+        prefix = request.arguments["metadataPrefix"]
+        local = self.local_id(identifier)
+        if prefix not in FORMATS:
+            raise CannotDisseminateFormat(f"{prefix!r} is not a metadata format of this "
+                                          "repository")
+        found = self.store.get_record(local, prefix)
+        if found is None:
+            raise IdDoesNotExist(f"no record has the identifier {identifier!r}")
+        row, in_format = found
+        if not in_format:
+            raise CannotDisseminateFormat(f"{identifier!r} is not available as {prefix}")
+        return ["<GetRecord>", self._record(row), "</GetRecord>"]
+
+    def _ListIdentifiers(self, request: OAIRequest, base_url: str) -> list[str]:
+        return self._list(request, with_metadata=False)
+
+    def _ListRecords(self, request: OAIRequest, base_url: str) -> list[str]:
+        return self._list(request, with_metadata=True)
+
+    # -- record lists ----------------------------------------------------------------------
+
+    def _list(self, request: OAIRequest, with_metadata: bool) -> list[str]:
+        verb = request.verb
+        limit = self.config.page_size
+        token = request.get("resumptionToken")
+        if token is not None:
+            pos = self.codec.decode_list(token, verb)
+            if pos.prefix not in FORMATS:
+                raise BadResumptionToken("the token's metadata format is no longer served")
+            page, more, pos = self._resume(pos, limit, with_metadata)
+            cursor = pos.cursor
+        else:
+            pos, page, more = self._first_page(request, limit, with_metadata)
+            cursor = 0
+        render = self._record if with_metadata else self._header
+        out = [f"<{verb}>", *map(render, page)]
+        returned = cursor + len(page)
+        if more:
+            last = page[-1]
+            size = max(pos.complete_list_size, returned + 1)
+            next_pos = ListPosition(verb, pos.prefix, pos.set_spec, pos.from_epoch,
+                                    pos.until_epoch, last.datestamp, last.id, returned, size)
+            out.append(_token_element(self.codec.encode_list(next_pos), cursor, size))
+        elif token is not None:
+            out.append(_token_element("", cursor, returned))
+        out.append(f"</{verb}>")
+        return out
+
+    def _first_page(self, request: OAIRequest, limit: int,
+                    with_metadata: bool) -> tuple[ListPosition, list[ListedRecord], bool]:
+        prefix = request.arguments["metadataPrefix"]
+        if prefix not in FORMATS:
+            raise CannotDisseminateFormat(f"{prefix!r} is not a metadata format of this "
+                                          "repository")
+        set_spec = request.get("set")
+        if set_spec is not None and self.store.count_sets() == 0:
+            raise NoSetHierarchy("this repository has no sets")
+        from_epoch = request.from_.epoch if request.from_ else None
+        bound = self.store.now() - self.config.safety_lag
+        if request.until is not None:
+            bound = min(bound, request.until.last_second)
+        page = self.store.list_page(prefix, set_spec, from_epoch, bound, None, limit + 1,
+                                    with_metadata)
+        if not page:
+            raise NoRecordsMatch("no records match the request")
+        more = len(page) > limit
+        size = (self.store.count_list(prefix, set_spec, from_epoch, bound) if more
+                else len(page))
+        position = ListPosition(request.verb, prefix, set_spec, from_epoch, bound, 0, "", 0,
+                                size)
+        return position, page[:limit], more
+
+    def _resume(self, pos: ListPosition, limit: int,
+                with_metadata: bool) -> tuple[list[ListedRecord], bool, ListPosition]:
+        """The page after the token's position within its frozen window.
+
+        If records ahead of the cursor all changed since (so left the window), the window is
+        widened to the present: their new versions are then served, and the page is never
+        empty."""
+        after = (pos.last_datestamp, pos.last_id)
+        for attempt in range(3):
+            page = self.store.list_page(pos.prefix, pos.set_spec, pos.from_epoch,
+                                        pos.until_epoch, after, limit + 1, with_metadata)
+            if page:
+                return page[:limit], len(page) > limit, pos
+            if attempt:
+                self._sleep(self.config.safety_lag + 1)
+            bound = self.store.now() - self.config.safety_lag
+            pos = ListPosition(pos.verb, pos.prefix, pos.set_spec, pos.from_epoch, bound,
+                               pos.last_datestamp, pos.last_id, pos.cursor,
+                               pos.complete_list_size)
+        raise BadResumptionToken("the list no longer has records past this token; "
+                                 "harvest again from the start")
+
+
+def _token_element(token: str, cursor: int, size: int) -> str:
+    return (f'<resumptionToken completeListSize="{size}" cursor="{cursor}">'
+            f"{escape_text(token)}</resumptionToken>")
+
+
+def request_echo(request: OAIRequest) -> dict[str, str]:
+    """The request element's attributes: the verb and its arguments, verbatim."""
+    return {"verb": request.verb, **request.arguments}
+
+
+def iter_bytes(response: Response) -> Iterator[bytes]:
+    for chunk in response.chunks:
+        yield chunk.encode("utf-8")
+
+
+__all__ = ["Provider", "Response", "escape_attr", "iter_bytes"]

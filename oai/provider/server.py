@@ -1,0 +1,43 @@
+"""Serving with gunicorn, a production WSGI server: each worker builds its own app and engine
+after the fork, so no database connection is shared between processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from oai.config import Config
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, config: Config, options: dict[str, Any]) -> None:
+        self._oai_config = config
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from oai.provider.app import create_app
+
+        return create_app(self._oai_config)
+
+
+def serve(config: Config, access_log: bool = False) -> None:
+    """Run the provider until interrupted."""
+    options: dict[str, Any] = {
+        "bind": f"{config.host}:{config.port}",
+        "workers": config.workers,
+        "worker_class": "sync",
+        "timeout": 120,
+        "graceful_timeout": 10,
+        "preload_app": False,
+        "accesslog": "-" if access_log else None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "oai-provider",
+    }
+    _Gunicorn(config, options).run()
