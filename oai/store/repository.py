@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -358,8 +359,7 @@ class Store:
         """Counts for `oai stats`."""
         with self.engine.connect() as conn:
             total, deleted, first, last = conn.execute(select(
-                func.count(), func.coalesce(func.sum(
-                    func.cast(records.c.deleted, records.c.datestamp.type)), 0),
+                func.count(), func.coalesce(func.sum(case((records.c.deleted, 1), else_=0)), 0),
                 func.min(records.c.datestamp), func.max(records.c.datestamp))).one()
             per_format = dict(conn.execute(
                 select(renditions.c.prefix, func.count()).group_by(renditions.c.prefix)).all())
