@@ -43,7 +43,7 @@ def _postgres_available() -> str | None:
         return f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
 
 
-_PG_PROBLEM: str | None | bool = False
+_PG_PROBLEM: str | bool | None = False
 
 
 def postgres_problem() -> str | None:

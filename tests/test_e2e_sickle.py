@@ -46,7 +46,8 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            output = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited: {output}")
         try:
             if requests.get(url, params={"verb": "Identify"}, timeout=2).status_code == 200:
                 return

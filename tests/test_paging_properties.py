@@ -55,7 +55,8 @@ def _run(store: Store, clock: Clock, page_size: int, initial: int,
     params = {"metadataPrefix": "oai_dc", **({"set": "s"} if with_sets else {})}
     root = oai(verb="ListIdentifiers", **params)
     if not ids:
-        assert root.find("o:error", NS).get("code") == "noRecordsMatch"
+        expected = "noSetHierarchy" if with_sets else "noRecordsMatch"
+        assert root.find("o:error", NS).get("code") == expected
         return
     changed: set[str] = set()
     live = list(ids)

@@ -38,8 +38,8 @@ def test_identify(oai: OAIClient, store: Store, clock: Clock) -> None:
     # "a" was re-datestamped by its deletion, so the earliest is now b's datestamp...
     assert ident.findtext("o:earliestDatestamp", namespaces=NS) == format_datestamp(first + 100)
     assert [c.text for c in ident.iterfind("o:compression", NS)] == ["gzip", "deflate"]
-    desc = ident.find("o:description/{%s}oai-identifier" % OAI_IDENTIFIER, NS)
-    assert desc.findtext("{%s}repositoryIdentifier" % OAI_IDENTIFIER) == "test.example.org"
+    desc = ident.find(f"o:description/{{{OAI_IDENTIFIER}}}oai-identifier", NS)
+    assert desc.findtext(f"{{{OAI_IDENTIFIER}}}repositoryIdentifier") == "test.example.org"
     assert root.find("o:request", NS).attrib == {"verb": "Identify"}
 
 
@@ -76,7 +76,7 @@ def test_get_record_and_tombstone(oai: OAIClient, store: Store) -> None:
     rec = root.find("o:GetRecord/o:record", NS)
     assert rec.findtext("o:header/o:identifier", namespaces=NS) == ID + "a"
     assert [s.text for s in rec.iterfind("o:header/o:setSpec", NS)] == ["school:eng"]
-    assert rec.find(".//{%s}title" % DC).text == "Über & <Ünïcode>"
+    assert rec.find(f".//{{{DC}}}title").text == "Über & <Ünïcode>"
     store.delete(["a"])
     root = oai(verb="GetRecord", identifier=ID + "a", metadataPrefix="oai_dc")
     header = root.find("o:GetRecord/o:record/o:header", NS)
@@ -181,7 +181,7 @@ def test_set_hierarchy(oai: OAIClient, store: Store) -> None:
     # ancestors were created; sets page size is 5 so this needed two pages
     assert specs == ["school", "school:eng", "school:eng:civil", "school:law"]
     described = oai(verb="ListSets").find("o:ListSets/o:set", NS)
-    assert described.find(".//{%s}description" % DC).text == "All schools"
+    assert described.find(f".//{{{DC}}}description").text == "All schools"
 
 
 def test_no_set_hierarchy(oai: OAIClient, store: Store) -> None:

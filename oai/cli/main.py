@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from oai.cli.fixtures_cmd import fixtures
 from oai.cli.context import CliContext, fail, pass_ctx
+from oai.cli.fixtures_cmd import fixtures
 from oai.cli.loading import RecordBatcher, iter_inputs
 from oai.config import ConfigError, load_config
 from oai.protocol.datestamps import format_datestamp

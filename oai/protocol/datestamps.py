@@ -11,8 +11,8 @@ import calendar
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 
 DAY_FORMAT = "%Y-%m-%d"
 SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -25,7 +25,7 @@ _LENIENT_RE = re.compile(
 )
 
 
-class Granularity(str, Enum):
+class Granularity(StrEnum):
     """The two granularities OAI-PMH knows, by their Identify spelling."""
 
     DAY = "YYYY-MM-DD"
@@ -95,4 +95,4 @@ def utc_now() -> int:
 
 def to_datetime(epoch: int) -> datetime:
     """An aware UTC datetime for epoch seconds."""
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)

@@ -7,8 +7,9 @@ rendering) may then rely on its shape.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 
@@ -37,4 +38,4 @@ def validate_record(candidate: Any) -> Record:
     except fastjsonschema.JsonSchemaValueException as exc:
         path = exc.name.replace("data", "record", 1) if exc.name else "record"
         raise InvalidRecord(f"{path}: {exc.message.replace(exc.name or '', '').strip()}") from None
-    return validated  # type: ignore[no-any-return]
+    return validated

@@ -10,7 +10,7 @@ from gunicorn.app.base import BaseApplication
 from oai.config import Config
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, config: Config, options: dict[str, Any]) -> None:
         self._oai_config = config
         self._options = options

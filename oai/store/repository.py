@@ -194,7 +194,7 @@ class Store:
             ]
             if memberships:
                 conn.execute(insert(record_sets), memberships)
-                self._ensure_sets(conn, {m["set_spec"] for m in memberships})
+                self._ensure_sets(conn, {str(m["set_spec"]) for m in memberships})
         return summary
 
     @staticmethod
@@ -361,7 +361,7 @@ class Store:
             total, deleted, first, last = conn.execute(select(
                 func.count(), func.coalesce(func.sum(case((records.c.deleted, 1), else_=0)), 0),
                 func.min(records.c.datestamp), func.max(records.c.datestamp))).one()
-            per_format = dict(conn.execute(
+            per_format: dict[str, int] = dict(conn.execute(
                 select(renditions.c.prefix, func.count()).group_by(renditions.c.prefix)).all())
             set_count = conn.execute(select(func.count()).select_from(sets)).scalar_one()
         return {"records": int(total), "deleted": int(deleted), "sets": int(set_count),

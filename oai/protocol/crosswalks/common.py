@@ -64,7 +64,8 @@ def element(tag: str, text: str, lang: str | None = None) -> str:
 
 def thesis_eu_type(record: Record) -> str:
     level = record.get("thesis", {}).get("level")
-    return {"bachelor": "bachelorThesis", "master": "masterThesis"}.get(level or "", "doctoralThesis")
+    names = {"bachelor": "bachelorThesis", "master": "masterThesis"}
+    return names.get(level or "", "doctoralThesis")
 
 
 def page_range(record: Record) -> str | None:
