@@ -24,7 +24,7 @@ test: $(STAMP)
 
 ## lint: ruff and mypy
 lint: $(STAMP)
-	$(BIN)/ruff check oai harvester tests bench
+	$(BIN)/ruff check oai harvester tests $(wildcard bench)
 	$(BIN)/mypy
 
 bench-provider: $(STAMP)
