@@ -228,6 +228,8 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
             body = envelope("ListRecords", inner, encoding="UTF-16").encode("utf-8")
             return _xml(body)
         if quirk == "bad-record":
+            if args.get("resumptionToken"):
+                return _xml(paged(args))
             inner = (render_record(records[0])
                      + render_record(records[1], title_xml="broken</dc:titel>")
                      + render_record(records[2]) + token_xml("p3", 0, 9))
@@ -272,6 +274,24 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
             if "T" in args.get("from", "") or "T" in args.get("until", ""):
                 return _xml(error_body("badArgument", "granularity is YYYY-MM-DD"))
             return _xml(paged(args))
+        if quirk == "lying-granularity":  # advertises seconds, refuses them
+            if verb == "Identify":
+                return _xml(identify_body())
+            if "T" in args.get("from", "") or "T" in args.get("until", ""):
+                return _xml(error_body("badArgument", "granularity is YYYY-MM-DD"))
+            return _xml(paged(args))
+        if quirk == "narrow-only":  # times out (503) when a window holds too many records
+            if verb == "ListRecords" and not args.get("resumptionToken"):
+                low = _day_epoch(args.get("from") or "1970-01-01")
+                high = _day_epoch(args.get("until") or "2999-12-31")
+                chosen = [r for r in records
+                          if low <= _day_epoch(r.datestamp) <= high + 86399]
+                if len(chosen) > int(args.get("max_records", "8")):
+                    return _xml("<html>gateway timeout</html>", 503)
+                if not chosen:
+                    return _xml(error_body("noRecordsMatch", "none"))
+                return _xml(envelope("ListRecords", "".join(render_record(r) for r in chosen)))
+            return standard(args)
         if quirk == "entity":
             base = request.host_url.rstrip("/")
             secret = args.get("secret", "/nonexistent")
@@ -289,8 +309,10 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
     def oai(quirk: str) -> Response:
         args = {k: v for k, v in request.values.items()}
         with state.lock:
-            state.hits[quirk] += 1
-            n = state.hits[quirk]
+            # Identify is counted apart so that page-numbered quirks see only list requests
+            key = f"{quirk}:Identify" if args.get("verb") == "Identify" else quirk
+            state.hits[key] += 1
+            n = state.hits[key]
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
             state.headers.append(dict(request.headers))
@@ -311,6 +333,10 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
         return Response("LEAKED", content_type="text/plain")
 
     return app
+
+
+def _day_epoch(value: str) -> int:
+    return int(datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
 
 
 # --- runner ------------------------------------------------------------------------------------

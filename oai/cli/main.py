@@ -217,5 +217,16 @@ def stats(ctx: CliContext, as_json: bool) -> None:
 cli.add_command(fixtures)
 
 
+def _add_plugin_commands() -> None:
+    """Commands of other packages (the harvester) registered under `oai.commands`."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="oai.commands"):
+        cli.add_command(entry.load(), entry.name)
+
+
+_add_plugin_commands()
+
+
 def main() -> None:
     cli(prog_name="oai")

@@ -10,9 +10,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -72,4 +74,104 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
-__all__ = ["Integer", "metadata", "record_sets", "records", "renditions", "sets", "settings"]
+
+
+
+# -- harvesting (migration 0002) --------------------------------------------------------------
+
+sources = Table(
+    "harvest_sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("base_url", Text, nullable=False),
+    Column("metadata_prefix", String(64), nullable=False),
+    Column("set_specs", Text, nullable=False, default=""),  # space-separated; "" = everything
+    Column("min_interval", Float, nullable=True),  # seconds between requests (rate limit)
+    Column("created", BigInteger, nullable=False),
+    # learned profile
+    Column("granularity", String(32), nullable=True),
+    Column("earliest_datestamp", String(32), nullable=True),
+    Column("deleted_record", String(16), nullable=True),
+    Column("compression", Text, nullable=True),
+    Column("quirks", Text, nullable=False, default="[]"),  # JSON list of strings
+    Column("repository_name", Text, nullable=True),
+    # incremental state: the first responseDate of the last complete run
+    Column("last_complete_from", String(32), nullable=True),
+    Column("last_complete_run", Integer, nullable=True),
+    # who is harvesting it now (host:pid), so a crashed run is resumed and a live one is not
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+)
+
+runs = Table(
+    "harvest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("mode", String(16), nullable=False),  # full / incremental
+    Column("status", String(16), nullable=False),  # running / complete / incomplete / failed
+    Column("started", BigInteger, nullable=False),
+    Column("finished", BigInteger, nullable=True),
+    Column("from_date", String(32), nullable=True),
+    Column("response_date", String(32), nullable=True),  # server time at the run's start
+    Column("pages", Integer, nullable=False, default=0),
+    Column("records", Integer, nullable=False, default=0),
+    Column("deleted", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("errors", Text, nullable=False, default="[]"),  # JSON list of strings
+    Column("reason", Text, nullable=True),
+    Index("ix_harvest_runs_source", "source_id", "id"),
+)
+
+# A run's list request sequences: one per (set, date window). The token and cursor that follow
+# the last written page are saved with that page, so a killed run resumes exactly there.
+windows = Table(
+    "harvest_windows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("harvest_runs.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("set_spec", String(200), nullable=True),
+    Column("from_date", String(32), nullable=True),
+    Column("until_date", String(32), nullable=True),
+    Column("status", String(16), nullable=False),  # pending / done / split / failed
+    Column("token", Text, nullable=True),
+    Column("cursor", Integer, nullable=True),
+    Column("complete_list_size", Integer, nullable=True),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_harvest_windows_run", "run_id", "position"),
+)
+
+harvested = Table(
+    "harvested_records",
+    metadata,
+    Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("identifier", String(500), primary_key=True),
+    Column("datestamp", String(32), nullable=False),  # as the server wrote it
+    Column("datestamp_epoch", BigInteger, nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("set_specs", Text, nullable=False, default=""),
+    Column("metadata", Text, nullable=True),  # the payload exactly as received
+    Column("about", Text, nullable=True),
+    Column("run_id", Integer, nullable=False),  # provenance: the run that last wrote it
+    Column("response_date", String(32), nullable=True),  # of the response it came in
+    Index("ix_harvested_records_datestamp", "source_id", "datestamp_epoch"),
+)
+
+quarantine = Table(
+    "harvest_quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("identifier", String(500), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", LargeBinary, nullable=True),
+    Column("created", BigInteger, nullable=False),
+)

@@ -1,0 +1,51 @@
+"""Writing harvested records out: JSONL (one object per record) or one OAI-PMH XML document.
+
+Both stream: records come from the store in bounded batches and are written one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import IO, Any
+
+from oai.protocol.datestamps import format_datestamp
+from oai.protocol.namespaces import OAI, OAI_SCHEMA_URL, XSI
+from oai.protocol.xmltext import escape_text
+
+
+def write_jsonl(rows: Iterable[Any], out: IO[bytes], base_url: str) -> int:
+    """`identifier`, `datestamp`, `deleted`, `sets`, `metadata` (raw XML string or null)."""
+    count = 0
+    for row in rows:
+        obj = {"identifier": row.identifier, "datestamp": row.datestamp,
+               "deleted": bool(row.deleted),
+               "sets": row.set_specs.split() if row.set_specs else [],
+               "metadata": row.metadata}
+        out.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
+        count += 1
+    return count
+
+
+def write_xml(rows: Iterable[Any], out: IO[bytes], base_url: str) -> int:
+    """A ListRecords response document holding every record, metadata as received."""
+    out.write(
+        ('<?xml version="1.0" encoding="UTF-8"?>\n'
+         f'<OAI-PMH xmlns="{OAI}" xmlns:xsi="{XSI}" '
+         f'xsi:schemaLocation="{OAI} {OAI_SCHEMA_URL}">'
+         f"<responseDate>{format_datestamp(int(time.time()))}</responseDate>"
+         f'<request verb="ListRecords">{escape_text(base_url)}</request><ListRecords>'
+         ).encode())
+    count = 0
+    for row in rows:
+        status = ' status="deleted"' if row.deleted else ""
+        specs = "".join(f"<setSpec>{escape_text(s)}</setSpec>"
+                        for s in (row.set_specs.split() if row.set_specs else []))
+        header = (f"<header{status}><identifier>{escape_text(row.identifier)}</identifier>"
+                  f"<datestamp>{escape_text(row.datestamp)}</datestamp>{specs}</header>")
+        metadata = "" if row.deleted or not row.metadata else f"<metadata>{row.metadata}</metadata>"
+        out.write(f"<record>{header}{metadata}</record>\n".encode())
+        count += 1
+    out.write(b"</ListRecords></OAI-PMH>\n")
+    return count
