@@ -8,8 +8,8 @@ from flask import Flask, Response, redirect, request
 
 from oai.config import Config, load_config
 from oai.protocol.tokens import TokenCodec
-from oai.provider.compression import encode_stream, negotiate
-from oai.provider.handlers import Provider, iter_bytes
+from oai.provider.compression import compress, negotiate
+from oai.provider.handlers import Provider
 from oai.store.repository import Store
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -35,13 +35,14 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
             raw = request.query_string.decode("latin-1")
         pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
         base_url = config.base_url or request.base_url
-        result = provider.handle(pairs, base_url)
-        body = iter_bytes(result)
+        # A response is bounded by the page size, so it is sent as one buffer with a
+        # Content-Length: one write instead of hundreds of chunked ones.
+        body = provider.handle(pairs, base_url).body()
         headers = {"Vary": "Accept-Encoding"}
         coding = negotiate(request.headers.get("Accept-Encoding")) if config.compression \
             else None
         if coding:
-            body = encode_stream(body, coding)
+            body = compress(body, coding)
             headers["Content-Encoding"] = coding
         return Response(body, status=200, content_type=CONTENT_TYPE, headers=headers)
 

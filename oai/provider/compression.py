@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
 
 SUPPORTED = ("gzip", "deflate")
 
@@ -31,11 +30,7 @@ def negotiate(accept_encoding: str | None) -> str | None:
     return best[1] if best else None
 
 
-def encode_stream(chunks: Iterable[bytes], coding: str) -> Iterator[bytes]:
-    """Compress a byte stream incrementally (gzip container, or zlib for HTTP deflate)."""
+def compress(body: bytes, coding: str) -> bytes:
+    """gzip container, or the zlib format that HTTP calls deflate (RFC 9110 8.4.1.2)."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31 if coding == "gzip" else 15)
-    for chunk in chunks:
-        out = compressor.compress(chunk)
-        if out:
-            yield out
-    yield compressor.flush()
+    return compressor.compress(body) + compressor.flush()

@@ -8,7 +8,7 @@ the first chunk is produced, so a response is either a complete answer or an OAI
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,7 +34,7 @@ from oai.protocol.namespaces import (
     XSI,
 )
 from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
-from oai.protocol.xmltext import escape_attr, escape_text
+from oai.protocol.xmltext import escape_text
 from oai.provider.envelope import CLOSE, error_elements, open_envelope
 from oai.store.repository import ListedRecord, Store
 
@@ -51,6 +51,9 @@ class Response:
     """A finished response: its text chunks (bounded by the page size)."""
 
     chunks: list[str]
+
+    def body(self) -> bytes:
+        return "".join(self.chunks).encode("utf-8")
 
 
 class Provider:
@@ -297,9 +300,4 @@ def request_echo(request: OAIRequest) -> dict[str, str]:
     return {"verb": request.verb, **request.arguments}
 
 
-def iter_bytes(response: Response) -> Iterator[bytes]:
-    for chunk in response.chunks:
-        yield chunk.encode("utf-8")
-
-
-__all__ = ["Provider", "Response", "escape_attr", "iter_bytes"]
+__all__ = ["Provider", "Response"]

@@ -25,7 +25,8 @@ def open_engine(url: str, **kwargs: Any) -> Engine:
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("poolclass", NullPool)
+    else:
+        kwargs.setdefault("poolclass", NullPool)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -36,6 +37,7 @@ def open_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()
 
     @event.listens_for(engine, "begin")
