@@ -17,6 +17,7 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import codecs
+import copy
 import logging
 import re
 import threading
@@ -196,7 +197,11 @@ def _first_element(el: etree._Element) -> etree._Element | None:
 
 
 def _serialize(el: etree._Element) -> str:
-    return etree.tostring(el, encoding="unicode", with_tail=False)
+    """The payload as a standalone document: declarations inherited from the envelope that it
+    does not use (the OAI default namespace, typically) are dropped."""
+    detached = copy.deepcopy(el)
+    etree.cleanup_namespaces(detached)
+    return etree.tostring(detached, encoding="unicode", with_tail=False)
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -1,0 +1,152 @@
+"""Our harvester against our own provider over loopback HTTP (SQLite and PostgreSQL), and a
+harvest killed with SIGKILL many times that still ends identical to its source."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from harvester.sync import HarvestOptions, SourceHarvester
+from oai.protocol.datestamps import format_datestamp
+from oai.provider.app import create_app
+from oai.store.harvest import HarvestStore
+from oai.store.repository import Store
+from tests.conftest import make_config, put, record
+
+OAI = str(Path(sys.executable).with_name("oai"))
+REPO = "e2e.example.org"
+
+
+class ThreadServer:
+    """The provider app on 127.0.0.1 (free port) in a thread."""
+
+    def __init__(self, store: Store, page_size: int) -> None:
+        app = create_app(make_config(repository_identifier=REPO, page_size=page_size,
+                                     base_url=None), store)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.port}/oai"
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def canonical(xml: str | None) -> bytes | None:
+    if xml is None:
+        return None
+    return etree.tostring(etree.fromstring(xml.encode()), method="c14n")
+
+
+def provider_state(store: Store) -> dict[str, tuple[Any, ...]]:
+    rows = store.list_page("oai_dc", None, None, 2**40, None, 1_000_000, True)
+    return {f"oai:{REPO}:{r.id}": (format_datestamp(r.datestamp), r.deleted,
+                                   tuple(sorted(r.set_specs)), canonical(r.xml))
+            for r in rows}
+
+
+def harvested_state(hstore: HarvestStore, name: str) -> dict[str, tuple[Any, ...]]:
+    source = hstore.require_source(name)
+    return {r.identifier: (r.datestamp, bool(r.deleted),
+                           tuple(sorted(r.set_specs.split())) if r.set_specs else (),
+                           canonical(r.metadata))
+            for r in hstore.iter_records(source.id)}
+
+
+@pytest.fixture
+def provider_store(database_url: str) -> Iterator[Store]:
+    store = Store.open(database_url, create=True)  # the real clock
+    yield store
+    store.close()
+
+
+def test_harvest_our_provider_full_then_incremental(provider_store: Store) -> None:
+    store = provider_store
+    put(store, *[record(f"p{i:04d}", f"Title {i} – ünïcode",
+                        sets=[["school:a"], ["school:b:c"], []][i % 3]) for i in range(120)])
+    store.delete([f"p{i:04d}" for i in range(0, 120, 17)])
+    hstore = HarvestStore(store)  # the harvest tables live in the same database
+    with ThreadServer(store, page_size=25) as server:
+        hstore.add_source("self", server.url)
+        options = HarvestOptions(sleep=lambda s: None)
+        first = SourceHarvester(hstore, hstore.require_source("self"), options).run()
+        assert first.ok and first.records == 120 and first.pages == 5
+        assert harvested_state(hstore, "self") == provider_state(store)
+
+        put(store, *[record(f"p{i:04d}", f"Changed {i}") for i in range(1, 6)])
+        store.delete(["p0010", "p0011", "p0012"])
+        put(store, *[record(f"n{i}", sets=["school:a"]) for i in range(4)])
+        second = SourceHarvester(hstore, hstore.require_source("self"), options).run()
+        assert second.ok
+        assert hstore.last_run(hstore.require_source("self").id).mode == "incremental"
+        assert harvested_state(hstore, "self") == provider_state(store)
+
+
+def _harvest_process(db_url: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+    env["OAI_DATABASE_URL"] = db_url
+    return subprocess.Popen([OAI, "harvest", "run", "src", "--retries", "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+def test_sigkill_fifty_times_then_identical(tmp_path: Path) -> None:
+    seed = int(os.environ.get("OAI_KILL_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    source_store = Store.open(f"sqlite:///{tmp_path / 'source.sqlite'}", create=True)
+    put(source_store, *[record(f"k{i:05d}", sets=["s:t"] if i % 2 else None)
+                        for i in range(1500)])
+    harvest_url = f"sqlite:///{tmp_path / 'harvest.sqlite'}"
+    hstore = HarvestStore(Store.open(harvest_url, create=True))
+    kills = attempts = 0
+    with ThreadServer(source_store, page_size=20) as server:
+        hstore.add_source("src", server.url)
+        started = time.monotonic()  # one whole run, to aim the kills within a run's span
+        assert _harvest_process(harvest_url).wait(timeout=300) == 0
+        span = time.monotonic() - started
+        while kills < 50 and attempts < 150:
+            attempts += 1
+            if attempts % 10 == 0:  # the source changes between kills too
+                put(source_store, *[record(f"k{i:05d}", f"Edited {attempts}")
+                                    for i in rng.sample(range(1500), 20)])
+                source_store.delete([f"k{i:05d}" for i in rng.sample(range(1500), 10)])
+                put(source_store, *[record(f"new{attempts}-{i}") for i in range(10)])
+            proc = _harvest_process(harvest_url)
+            time.sleep(rng.uniform(0.15, 0.95) * span)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait(timeout=30)
+        # then let it finish, resuming what the kills left
+        for _ in range(5):
+            proc = _harvest_process(harvest_url)
+            _, err = proc.communicate(timeout=300)
+            if proc.returncode == 0:
+                break
+        assert proc.returncode == 0, f"seed {seed}: {err.decode()}"
+        assert kills == 50, f"seed {seed}: only {kills} of {attempts} runs were killed"
+        assert harvested_state(hstore, "src") == provider_state(source_store), f"seed {seed}"
+    with hstore.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        runs_created = conn.execute(text("SELECT count(*) FROM harvest_runs")).scalar_one()
+    # a killed run is resumed from its saved token, not started again: far fewer runs than
+    # processes (a new run begins only after a complete one)
+    assert runs_created <= attempts // 2, f"seed {seed}: {runs_created} runs for {attempts}"
+    source_store.close()
