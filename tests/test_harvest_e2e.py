@@ -79,7 +79,7 @@ def provider_store(database_url: str) -> Iterator[Store]:
 
 def test_harvest_our_provider_full_then_incremental(provider_store: Store) -> None:
     store = provider_store
-    put(store, *[record(f"p{i:04d}", f"Title {i} – ünïcode",
+    put(store, *[record(f"p{i:04d}", f"Title {i} \u2013 ünïcode",
                         sets=[["school:a"], ["school:b:c"], []][i % 3]) for i in range(120)])
     store.delete([f"p{i:04d}" for i in range(0, 120, 17)])
     hstore = HarvestStore(store)  # the harvest tables live in the same database
