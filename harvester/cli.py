@@ -4,6 +4,7 @@ through the `oai.commands` entry-point group (so `oai` itself never imports the 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -128,6 +129,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool, jobs
     sources = hstore.list_sources() if run_all else [hstore.require_source(n) for n in names]
     if jobs < 1:
         fail("--jobs must be at least 1")
+    _configure_logging(as_json)
     options = HarvestOptions(full=full, overlap=overlap, read_timeout=timeout,
                              max_attempts=retries, user_agent=ctx.config.user_agent)
     reporter = _Reporter(as_json, bar=sys.stderr.isatty() and jobs == 1)
@@ -150,6 +152,24 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool, jobs
         click.echo(f"{outcome.source}: {outcome.status}: {outcome.reason}", err=True)
     if failing:
         sys.exit(1)
+
+
+class _JsonLogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"event": "log", "level": record.levelname.lower(),
+                           "logger": record.name, "message": record.getMessage()})
+
+
+def _configure_logging(as_json: bool) -> None:
+    """Warnings (retries, repairs, fallbacks) on stderr: JSON lines or `warning: ...`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonLogFormatter() if as_json
+                         else logging.Formatter("%(levelname)s: %(message)s"))
+    for name in ("harvester",):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
 
 
 def _summary(o: RunOutcome) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -22,6 +23,10 @@ class OaiGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `oai export ... | head`: the reader has gone, not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except (ConfigError, StoreError, OSError) as exc:
             raise click.ClickException(str(exc).splitlines()[0] if str(exc) else
                                        exc.__class__.__name__) from None
