@@ -49,10 +49,11 @@ class ThreadServer:
         self.server.server_close()
 
 
-def canonical(xml: str | None) -> bytes | None:
+def canonical(xml: str | bytes | None) -> bytes | None:
     if xml is None:
         return None
-    return etree.tostring(etree.fromstring(xml.encode()), method="c14n")
+    data = xml if isinstance(xml, bytes) else xml.encode()
+    return etree.tostring(etree.fromstring(data), method="c14n")
 
 
 def provider_state(store: Store) -> dict[str, tuple[Any, ...]]:

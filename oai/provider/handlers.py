@@ -50,10 +50,10 @@ def _datestamp(epoch: int) -> str:
 class Response:
     """A finished response: its text chunks (bounded by the page size)."""
 
-    chunks: list[str]
+    chunks: list[str | bytes]
 
     def body(self) -> bytes:
-        return "".join(self.chunks).encode("utf-8")
+        return b"".join(c if isinstance(c, bytes) else c.encode("utf-8") for c in self.chunks)
 
 
 class Provider:
@@ -96,15 +96,19 @@ class Provider:
 
     def _header(self, row: ListedRecord) -> str:
         status = ' status="deleted"' if row.deleted else ""
-        specs = "".join(f"<setSpec>{s}</setSpec>" for s in row.set_specs)
-        return (f"<header{status}><identifier>{escape_text(self._id_prefix + row.id)}"
-                f"</identifier><datestamp>{_datestamp(row.datestamp)}</datestamp>"
-                f"{specs}</header>")
+        specs = "".join(f"<setSpec>{s}</setSpec>" for s in row.specs.split()) \
+            if row.specs else ""
+        # local ids are validated against the record schema: only & needs escaping
+        identifier = self._id_prefix + row.id.replace("&", "&amp;")
+        return (f"<header{status}><identifier>{identifier}</identifier>"
+                f"<datestamp>{_datestamp(row.datestamp)}</datestamp>{specs}</header>")
 
-    def _record(self, row: ListedRecord) -> str:
+    def _record(self, row: ListedRecord) -> bytes:
+        header = self._header(row).encode("utf-8")
         if row.deleted or row.xml is None:
-            return f"<record>{self._header(row)}</record>"
-        return f"<record>{self._header(row)}<metadata>{row.xml}</metadata></record>"
+            return b"<record>" + header + b"</record>"
+        xml = row.xml if isinstance(row.xml, bytes) else row.xml.encode("utf-8")
+        return b"<record>" + header + b"<metadata>" + xml + b"</metadata></record>"
 
     # -- verbs -----------------------------------------------------------------------------
 
@@ -193,7 +197,7 @@ class Provider:
         out.append("</ListSets>")
         return out
 
-    def _GetRecord(self, request: OAIRequest, base_url: str) -> list[str]:
+    def _GetRecord(self, request: OAIRequest, base_url: str) -> list[str | bytes]:
         identifier = request.arguments["identifier"]
         prefix = request.arguments["metadataPrefix"]
         local = self.local_id(identifier)
@@ -206,17 +210,17 @@ class Provider:
         row, in_format = found
         if not in_format:
             raise CannotDisseminateFormat(f"{identifier!r} is not available as {prefix}")
-        return ["<GetRecord>", self._record(row), "</GetRecord>"]
+        return [b"<GetRecord>", self._record(row), b"</GetRecord>"]
 
-    def _ListIdentifiers(self, request: OAIRequest, base_url: str) -> list[str]:
+    def _ListIdentifiers(self, request: OAIRequest, base_url: str) -> list[str | bytes]:
         return self._list(request, with_metadata=False)
 
-    def _ListRecords(self, request: OAIRequest, base_url: str) -> list[str]:
+    def _ListRecords(self, request: OAIRequest, base_url: str) -> list[str | bytes]:
         return self._list(request, with_metadata=True)
 
     # -- record lists ----------------------------------------------------------------------
 
-    def _list(self, request: OAIRequest, with_metadata: bool) -> list[str]:
+    def _list(self, request: OAIRequest, with_metadata: bool) -> list[str | bytes]:
         verb = request.verb
         limit = self.config.page_size
         token = request.get("resumptionToken")
@@ -229,8 +233,9 @@ class Provider:
         else:
             pos, page, more = self._first_page(request, limit, with_metadata)
             cursor = 0
-        render = self._record if with_metadata else self._header
-        out = [f"<{verb}>", *map(render, page)]
+        render: Callable[[ListedRecord], str | bytes] = (self._record if with_metadata
+                                                          else self._header)
+        out: list[str | bytes] = [f"<{verb}>", *map(render, page)]
         returned = cursor + len(page)
         if more:
             last = page[-1]
