@@ -24,6 +24,9 @@ class MetadataFormat:
     render: Callable[[Record], str | None]
 
 
+# OAI-PMH 2.0 (3.4): every item must be available in unqualified Dublin Core.
+MANDATORY_PREFIX = "oai_dc"
+
 FORMATS: dict[str, MetadataFormat] = {
     fmt.prefix: fmt
     for fmt in (

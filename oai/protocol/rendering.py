@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from oai.protocol.formats import FORMATS
+from oai.protocol.formats import FORMATS, MANDATORY_PREFIX
 from oai.protocol.records import InvalidRecord, Record, validate_record
 from oai.protocol.schemas import SchemaViolation, validate_fragment
 
@@ -47,7 +47,7 @@ def prepare_record(candidate: object) -> PreparedRecord:
             element = etree.fromstring(fragment.encode("utf-8"), _PARSER)
             validate_fragment(fmt.namespace, element)
         except (etree.XMLSyntaxError, SchemaViolation) as exc:
-            if prefix == "oai_dc":
+            if prefix == MANDATORY_PREFIX:
                 raise InvalidRecord(f"oai_dc rendering is not schema-valid: {exc}") from None
             continue
         renditions[prefix] = fragment

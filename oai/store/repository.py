@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from oai.protocol.formats import MANDATORY_PREFIX
 from oai.protocol.rendering import PreparedRecord, canonical_json, set_ancestors
 from oai.store import migrate
 from oai.store.engine import WRITE_OPTION, open_engine
@@ -378,8 +379,22 @@ class Store:
 
     def count_list(self, prefix: str, set_spec: str | None, from_epoch: int | None,
                    until_epoch: int) -> int:
-        query, _, _ = self._list_query([func.count()], prefix, set_spec, from_epoch,
-                                       until_epoch)
+        """Records of a list window. oai_dc is rendered for every record (a write fails
+        otherwise), so its count needs no join: an index-only range count."""
+        if prefix == MANDATORY_PREFIX:
+            if set_spec is None:
+                ds = records.c.datestamp
+                query = select(func.count()).select_from(records)
+            else:
+                ds = record_sets.c.datestamp
+                query = (select(func.count()).select_from(record_sets)
+                         .where(record_sets.c.set_spec == set_spec))
+            query = query.where(ds <= until_epoch)
+            if from_epoch is not None:
+                query = query.where(ds >= from_epoch)
+        else:
+            query, _, _ = self._list_query([func.count()], prefix, set_spec, from_epoch,
+                                           until_epoch)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
