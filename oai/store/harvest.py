@@ -159,9 +159,6 @@ class HarvestStore:
         self.store = store
         self.engine = store.engine
 
-    def _write(self) -> Any:
-        return self.store._write()
-
     def now(self) -> int:
         return self.store.now()
 
@@ -169,13 +166,13 @@ class HarvestStore:
 
     def add_source(self, name: str, base_url: str, metadata_prefix: str = "oai_dc",
                    set_specs: Sequence[str] = (), min_interval: float | None = None) -> SourceRow:
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             if conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar():
                 raise SourceExists(f"a source named {name!r} already exists")
             conn.execute(insert(sources).values(
                 name=name, base_url=base_url, metadata_prefix=metadata_prefix,
                 set_specs=" ".join(set_specs), min_interval=min_interval,
-                created=self.store._now(conn), quirks="[]"))
+                created=self.store.clock_in(conn), quirks="[]"))
         found = self.get_source(name)
         assert found is not None
         return found
@@ -199,15 +196,15 @@ class HarvestStore:
         """Store what was learned about a source (granularity, earliestDatestamp, quirks...)."""
         if "quirks" in values:
             values["quirks"] = json.dumps(sorted(set(values["quirks"])))
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
     # -- leases --------------------------------------------------------------------------
 
     def acquire_lease(self, source_id: int, owner: str, seconds: int = 300) -> str | None:
         """Take the source for `owner`; returns None, or who holds it if that one is alive."""
-        with self._write() as conn, conn.begin():
-            now = self.store._now(conn)
+        with self.store.write_connection() as conn, conn.begin():
+            now = self.store.clock_in(conn)
             held = conn.execute(select(sources.c.lease_owner, sources.c.lease_until)
                                 .where(sources.c.id == source_id)).one()
             if (held.lease_owner and held.lease_owner != owner
@@ -218,7 +215,7 @@ class HarvestStore:
         return None
 
     def release_lease(self, source_id: int, owner: str) -> None:
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(sources).where(and_(sources.c.id == source_id,
                                                     sources.c.lease_owner == owner))
                          .values(lease_owner=None, lease_until=None))
@@ -238,7 +235,7 @@ class HarvestStore:
         return _run(row) if pending else None
 
     def reopen_run(self, run: RunRow) -> RunRow:
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(runs).where(runs.c.id == run.id)
                          .values(status="running", finished=None))
         found = self.get_run(run.id)
@@ -249,10 +246,10 @@ class HarvestStore:
                   response_date: str | None,
                   plan: Sequence[tuple[str | None, str | None, str | None]]) -> RunRow:
         """Create a run and its windows (set, from, until) in one transaction."""
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             run_id = conn.execute(insert(runs).values(
                 source_id=source_id, mode=mode, status="running",
-                started=self.store._now(conn), from_date=from_date,
+                started=self.store.clock_in(conn), from_date=from_date,
                 response_date=response_date, pages=0, records=0, deleted=0, quarantined=0,
                 errors="[]").returning(runs.c.id)).scalar_one()
             if plan:
@@ -284,14 +281,14 @@ class HarvestStore:
     def restart_window(self, window_id: int) -> None:
         """Forget a window's token (e.g. it expired): the window is fetched again from its
         start; records already written are simply upserted again."""
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(windows).where(windows.c.id == window_id).values(
                 token=None, cursor=None, attempts=windows.c.attempts + 1))
 
     def split_window(self, window: WindowRow,
                      halves: Sequence[tuple[str | None, str | None]]) -> None:
         """Replace a failing window by narrower ones placed where it stood."""
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(windows).where(windows.c.id == window.id)
                          .values(status="split"))
             conn.execute(insert(windows), [
@@ -301,15 +298,15 @@ class HarvestStore:
                 for i, (f, u) in enumerate(halves)])
 
     def fail_window(self, window_id: int) -> None:
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(windows).where(windows.c.id == window_id)
                          .values(status="failed"))
 
     def write_page(self, run: RunRow, window: WindowRow, page: PageWrite) -> None:
         """Commit one page: records, quarantine, the following token and the run's counters."""
         latest = {r.identifier: r for r in page.records}  # a page may repeat an identifier
-        with self._write() as conn, conn.begin():
-            now = self.store._now(conn)
+        with self.store.write_connection() as conn, conn.begin():
+            now = self.store.clock_in(conn)
             if latest:
                 self._upsert_records(conn, run, list(latest.values()), page.response_date)
             if page.quarantined:
@@ -354,7 +351,7 @@ class HarvestStore:
         conn.execute(stmt, values)
 
     def add_error(self, run_id: int, message: str) -> None:
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             errors = json.loads(conn.execute(select(runs.c.errors)
                                              .where(runs.c.id == run_id)).scalar_one())
             errors.append(message)
@@ -363,9 +360,9 @@ class HarvestStore:
 
     def finish_run(self, run: RunRow, status: str, reason: str | None = None) -> RunRow:
         """Close a run; a complete one becomes the base of the next incremental harvest."""
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(update(runs).where(runs.c.id == run.id).values(
-                status=status, reason=reason, finished=self.store._now(conn)))
+                status=status, reason=reason, finished=self.store.clock_in(conn)))
             if status == "complete":
                 conn.execute(update(sources).where(sources.c.id == run.source_id).values(
                     last_complete_from=run.response_date, last_complete_run=run.id))
@@ -375,7 +372,7 @@ class HarvestStore:
 
     def reconcile(self, run: RunRow) -> int:
         """After a complete full harvest, records the source no longer lists are tombstoned."""
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             result = conn.execute(update(harvested).where(and_(
                 harvested.c.source_id == run.source_id, harvested.c.run_id != run.id,
                 harvested.c.deleted.is_(False))).values(deleted=True, metadata=None))
@@ -415,5 +412,5 @@ class HarvestStore:
             after = rows[-1].identifier
 
     def delete_source_records(self, source_id: int) -> None:
-        with self._write() as conn, conn.begin():
+        with self.store.write_connection() as conn, conn.begin():
             conn.execute(delete(harvested).where(harvested.c.source_id == source_id))

@@ -130,7 +130,7 @@ class Store:
 
     # -- clock ---------------------------------------------------------------------------
 
-    def _now(self, conn: Connection) -> int:
+    def clock_in(self, conn: Connection) -> int:
         """The datestamp clock: the database's own, read inside the caller's transaction."""
         if self._clock is not None:
             return self._clock()
@@ -142,17 +142,19 @@ class Store:
 
     def now(self) -> int:
         with self.engine.connect() as conn:
-            return self._now(conn)
+            return self.clock_in(conn)
 
-    def _write(self) -> Any:
+    def write_connection(self) -> Any:
+        """A connection whose transactions take the write lock at BEGIN (SQLite), so that a
+        datestamp read with `clock_in` is never older than a concurrent writer's commit."""
         return self.engine.connect().execution_options(**{WRITE_OPTION: True})
 
     # -- settings ------------------------------------------------------------------------
 
     def _ensure_settings(self) -> None:
-        with self._write() as conn, conn.begin():
+        with self.write_connection() as conn, conn.begin():
             have = set(conn.execute(select(settings.c.key)).scalars())
-            wanted = {"token_secret": secrets.token_hex(32), "created": str(self._now(conn))}
+            wanted = {"token_secret": secrets.token_hex(32), "created": str(self.clock_in(conn))}
             rows = [{"key": k, "value": v} for k, v in wanted.items() if k not in have]
             if rows:
                 conn.execute(insert(settings), rows)
@@ -170,8 +172,8 @@ class Store:
         latest = {p.id: p for p in batch}
         if not latest:
             return summary
-        with self._write() as conn, conn.begin():
-            now = self._now(conn)
+        with self.write_connection() as conn, conn.begin():
+            now = self.clock_in(conn)
             existing = dict(conn.execute(
                 select(records.c.id, records.c.content_hash)
                 .where(records.c.id.in_(list(latest)))
@@ -236,8 +238,8 @@ class Store:
         already: list[str] = []
         unknown: list[str] = []
         wanted = list(dict.fromkeys(ids))
-        with self._write() as conn, conn.begin():
-            now = self._now(conn)
+        with self.write_connection() as conn, conn.begin():
+            now = self.clock_in(conn)
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start:start + _CHUNK]
                 tombstoned: list[str] = []
@@ -270,7 +272,7 @@ class Store:
 
     def add_set(self, spec: str, name: str, description: str | None = None) -> bool:
         """Create or rename a set (and create missing ancestors); True if it was new."""
-        with self._write() as conn, conn.begin():
+        with self.write_connection() as conn, conn.begin():
             exists = conn.execute(select(sets.c.spec).where(sets.c.spec == spec)).scalar()
             if exists:
                 conn.execute(update(sets).where(sets.c.spec == spec)
@@ -291,7 +293,7 @@ class Store:
                 return int(oldest)
             created = conn.execute(select(settings.c.value)
                                    .where(settings.c.key == "created")).scalar()
-            return int(created) if created else self._now(conn)
+            return int(created) if created else self.clock_in(conn)
 
     def _list_query(self, columns: list[Any], prefix: str, set_spec: str | None,
                     from_epoch: int | None, until_epoch: int) -> tuple[Select[Any], Any, Any]:
