@@ -3,11 +3,16 @@ over HTTP with GET and POST, each response schema-validated."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from oai.protocol.arguments import VERB_RULES, parse_request
 from oai.protocol.datestamps import Granularity
 from oai.protocol.errors import ERRORS_BY_CODE, BadArgument, BadVerb, OAIError
+from oai.protocol.schemas import validate_response
 from oai.store.repository import Store
 from tests.conftest import NS, OAIClient, error_codes, put, record
 
@@ -136,3 +141,40 @@ def test_day_granularity_repository_refuses_seconds() -> None:
 def test_bad_verb_is_not_bad_argument() -> None:
     with pytest.raises(BadVerb):
         parse_request([("verb", "Identify"), ("verb", "Identify")])
+
+
+_KEYS = st.sampled_from(["verb", "metadataPrefix", "identifier", "from", "until", "set",
+                         "resumptionToken", "Verb", "x"])
+_VALUES = st.one_of(
+    st.sampled_from(["Identify", "ListRecords", "ListIdentifiers", "GetRecord", "ListSets",
+                     "ListMetadataFormats", "oai_dc", "2001-01-01", "2001-01-01T00:00:00Z",
+                     ID, "s", ""]),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(_KEYS, _VALUES), max_size=5))
+def test_any_request_gets_a_valid_oai_response(populated: OAIClient,
+                                               pairs: list[tuple[str, str]]) -> None:
+    """Whatever the arguments (control characters, surrogates, repeats, garbage), the answer
+    is HTTP 200 and a schema-valid OAI-PMH document, never a server error."""
+    query = urlencode(pairs, encoding="utf-8", errors="surrogatepass")
+    for method in ("GET", "POST"):
+        if method == "GET":
+            resp = populated.client.get("/oai?" + query)
+        else:
+            resp = populated.client.post("/oai", data=query,
+                                         content_type="application/x-www-form-urlencoded")
+        assert resp.status_code == 200
+        validate_response(resp.data)
+
+
+def test_raw_invalid_percent_encoding(populated: OAIClient) -> None:
+    for raw in ("verb=%FF%FE", "verb=Identify%00",
+                "verb=GetRecord&identifier=%ED%A0%80&metadataPrefix=oai_dc",
+                "%%%=1&verb=Identify", "verb=ListSets&resumptionToken=%0B"):
+        resp = populated.client.get("/oai?" + raw)
+        assert resp.status_code == 200
+        validate_response(resp.data)

@@ -116,3 +116,21 @@ def test_help_explains_itself() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     for command in ("init", "load", "delete", "sets", "serve", "stats", "fixtures"):
         assert command in result.output
+
+
+def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+    env["OAI_DATABASE_URL"] = f"sqlite:///{tmp_path / 's.sqlite'}"
+    subprocess.run([OAI, "init"], env=env, cwd=tmp_path, timeout=60, check=True,
+                   capture_output=True)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([OAI, "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr

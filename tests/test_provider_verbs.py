@@ -257,3 +257,11 @@ def test_safety_lag_freezes_upper_bound(store: Store, clock: Clock) -> None:
     clock.tick(5)
     got = identifiers(oai.harvest("ListIdentifiers", metadataPrefix="oai_dc"))
     assert got == [ID + "old", ID + "fresh"]
+
+
+def test_compression_off_is_neither_advertised_nor_served(store: Store) -> None:
+    put(store, record("a"))
+    oai = OAIClient(create_app(make_config(compression=False), store).test_client())
+    assert oai(verb="Identify").find("o:Identify/o:compression", NS) is None
+    resp = oai.client.get("/oai?verb=Identify", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in resp.headers

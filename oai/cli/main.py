@@ -192,6 +192,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
     config = replace(ctx.config, host=host or ctx.config.host, port=port or ctx.config.port,
                      workers=workers or ctx.config.workers).validated()
     ctx.open_store().close()  # fail here, in one line, if the store is not usable
+    _check_port_free(config.host, config.port)
     url = f"http://{config.host}:{config.port}/oai"
     click.echo(f"serving {url} with {config.workers} workers (Ctrl+C to stop)", err=True)
     for example in ("?verb=Identify", "?verb=ListRecords&metadataPrefix=oai_dc",
@@ -199,6 +200,18 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
                     f"oai:{config.repository_identifier}:123456"):
         click.echo(f"  {url}{example}", err=True)
     run_server(config, access_log=access_log)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Say so in one line when the address is taken, instead of gunicorn's retry loop."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 @cli.command()
