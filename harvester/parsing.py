@@ -17,7 +17,6 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import codecs
-import copy
 import logging
 import re
 import threading
@@ -28,6 +27,7 @@ from lxml import etree
 
 from oai.protocol.datestamps import Granularity, InvalidDate, parse_lenient
 from oai.protocol.errors import error_for_code
+from oai.protocol.namespaces import OAI as OAI_NS
 from oai.protocol.xmltext import strip_illegal_xml_chars
 
 from .errors import MalformedResponse, NotOAIResponse, OAIProtocolError, ResponseTooLarge
@@ -196,12 +196,18 @@ def _first_element(el: etree._Element) -> etree._Element | None:
     return None
 
 
+_OAI_DEFAULT_DECLARATION = f' xmlns="{OAI_NS}"'
+
+
 def _serialize(el: etree._Element) -> str:
-    """The payload as a standalone document: declarations inherited from the envelope that it
-    does not use (the OAI default namespace, typically) are dropped."""
-    detached = copy.deepcopy(el)
-    etree.cleanup_namespaces(detached)
-    return etree.tostring(detached, encoding="unicode", with_tail=False)
+    """The payload as a standalone document. Serializing a subelement repeats the namespace
+    declarations in scope; the envelope's default OAI namespace, which a payload never uses,
+    is dropped from the first tag (cheaper than copying and cleaning the subtree)."""
+    text = etree.tostring(el, encoding="unicode", with_tail=False)
+    if el.nsmap.get(None) == OAI_NS and etree.QName(el).namespace != OAI_NS:
+        end = text.find(">")
+        text = text[:end].replace(_OAI_DEFAULT_DECLARATION, "", 1) + text[end:]
+    return text
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -11,10 +11,12 @@ its own commit.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import unescape
 
 from harvester.client import OAIClient, PagingGuard
 from harvester.errors import (
@@ -247,14 +249,22 @@ class SourceHarvester:
         pages = 0
         while True:
             try:
-                page = future.result()
+                fetched = future.result()
             except TransportError as exc:
                 if token is None and pages == 0 and self._split(run, window, str(exc)):
                     return
                 raise _StopRun("incomplete", f"{exc} (the run resumes from here)") from exc
+            # Ask for the next page before parsing this one: the token is read from the
+            # body's tail here and checked against the parsed one below.
+            early = early_token(fetched)
+            ahead = self._fetch({"resumptionToken": early}) if early else None
+            try:
+                page = parse_page(fetched, "ListRecords", self.options.max_bytes)
             except ResponseError as exc:
+                _discard(ahead)
                 raise _StopRun("incomplete", str(exc)) from exc
             if page.errors:
+                _discard(ahead)
                 if self._handle_oai_errors(run, window, page, token is not None, pages):
                     return
                 future = self._fetch(self._first_args(window))  # retry at day granularity
@@ -262,12 +272,14 @@ class SourceHarvester:
             try:
                 guard.check(page)
             except SuspiciousPaging as exc:
+                _discard(ahead)
                 self.hstore.fail_window(window.id)
                 self.hstore.add_error(run.id, str(exc))
                 raise _StopRun("incomplete", str(exc)) from exc
             next_token = page.next_token
-            if next_token:
-                future = self._fetch({"resumptionToken": next_token})
+            if next_token != early:
+                _discard(ahead)
+                ahead = self._fetch({"resumptionToken": next_token}) if next_token else None
             self.hstore.write_page(run, window, _page_write(page))
             pages += 1
             token = next_token
@@ -276,24 +288,25 @@ class SourceHarvester:
                            "cursor": page.token.cursor if page.token else None,
                            "size": page.token.complete_list_size if page.token else None,
                            "quarantined": len(page.quarantined), "repairs": page.repairs})
-            if not next_token:
+            if not next_token or ahead is None:
                 return
+            future = ahead
 
     def _first_args(self, window: WindowRow) -> dict[str, str | None]:
         return {"metadataPrefix": self.source.metadata_prefix, "set": window.set_spec,
                 "from": request_date(window.from_date, self.granularity),
                 "until": request_date(window.until_date, self.granularity)}
 
-    def _fetch(self, args: dict[str, str | None]) -> Future[Page]:
+    def _fetch(self, args: dict[str, str | None]) -> Future[bytes]:
+        """The response body for these arguments, fetched on the prefetch thread."""
         clean = {k: v for k, v in args.items() if v is not None}
 
-        def fetch() -> Page:
-            result = self.client.request("ListRecords", **clean)
-            return parse_page(result.body, "ListRecords", self.options.max_bytes)
+        def fetch() -> bytes:
+            return self.client.request("ListRecords", **clean).body
 
         if self.options.prefetch:
             return self._pool.submit(fetch)
-        done: Future[Page] = Future()
+        done: Future[bytes] = Future()
         try:
             done.set_result(fetch())
         except BaseException as exc:  # delivered through the future like a pooled fetch
@@ -337,6 +350,29 @@ class SourceHarvester:
                                       f"halved after: {reason}")
         self.hstore.split_window(window, halves)
         return True
+
+
+_TOKEN_TAIL = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?resumptionToken\b[^>]*>([^<]*)</(?:[A-Za-z_][\w.-]*:)?"
+    rb"resumptionToken\s*>")
+
+
+def early_token(body: bytes) -> str | None:
+    """The resumption token as it appears near the end of a body, before any parsing."""
+    match = _TOKEN_TAIL.search(body, max(0, len(body) - 8192))
+    if match is None:
+        return None
+    try:
+        value = unescape(match.group(1).decode("utf-8")).strip()
+    except UnicodeDecodeError:
+        return None
+    return value or None
+
+
+def _discard(future: Future[bytes] | None) -> None:
+    """Drop a prefetch that turned out not to be needed (its result, if any, is unused)."""
+    if future is not None:
+        future.cancel()
 
 
 def _epoch_or_none(value: str | None) -> int | None:

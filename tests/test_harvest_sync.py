@@ -195,3 +195,17 @@ def test_full_harvest_reconciles_records_gone_from_the_source(tmp_path: Path) ->
     total, deleted = hstore.counts(source.id)
     assert total == 25 and deleted == 3 + 4
     store.close()
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (b"<ListRecords><record/><resumptionToken cursor='0'>abc</resumptionToken></ListRecords>",
+     "abc"),
+    (b"<oai:resumptionToken completeListSize='9'>a&amp;b=1</oai:resumptionToken>", "a&b=1"),
+    (b"<ListRecords><record/><resumptionToken cursor='90'/></ListRecords>", None),
+    (b"<ListRecords><record/><resumptionToken></resumptionToken></ListRecords>", None),
+    (b"<ListRecords><record/></ListRecords>", None),
+])
+def test_early_token_reads_the_tail(body: bytes, expected: str | None) -> None:
+    from harvester.sync import early_token
+
+    assert early_token(b"x" * 20000 + body) == expected

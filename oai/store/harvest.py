@@ -11,11 +11,22 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oai.store.repository import Store, StoreError
@@ -158,6 +169,8 @@ class HarvestStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
+        self._upsert: tuple[str, list[str] | None] | None = None
+        self._lease_renewed: dict[int, float] = {}
 
     def now(self) -> int:
         return self.store.now()
@@ -306,10 +319,10 @@ class HarvestStore:
         """Commit one page: records, quarantine, the following token and the run's counters."""
         latest = {r.identifier: r for r in page.records}  # a page may repeat an identifier
         with self.store.write_connection() as conn, conn.begin():
-            now = self.store.clock_in(conn)
             if latest:
                 self._upsert_records(conn, run, list(latest.values()), page.response_date)
             if page.quarantined:
+                now = self.store.clock_in(conn)
                 conn.execute(insert(quarantine), [
                     {"source_id": run.source_id, "run_id": run.id, "identifier": q.identifier,
                      "reason": q.reason, "raw": q.raw, "created": now}
@@ -329,26 +342,42 @@ class HarvestStore:
                 errors.extend(f"repaired: {r}" for r in page.repairs)
                 values["errors"] = json.dumps(errors[-200:])
             conn.execute(update(runs).where(runs.c.id == run.id).values(**values))
-            conn.execute(update(sources).where(sources.c.id == run.source_id)
-                         .values(lease_until=now + 300))
+            if time.monotonic() - self._lease_renewed.get(run.source_id, 0.0) >= 30:
+                conn.execute(update(sources).where(sources.c.id == run.source_id)
+                             .values(lease_until=self.store.clock_in(conn) + 300))
+                self._lease_renewed[run.source_id] = time.monotonic()
 
     def _upsert_records(self, conn: Connection, run: RunRow, rows: list[RecordWrite],
                         response_date: str | None) -> None:
+        """Insert or replace a page of records with one executemany of a statement compiled
+        once: per-row SQLAlchemy parameter processing would cost more than SQLite itself."""
+        if self._upsert is None:
+            self._upsert = self._compile_upsert(conn)
+        sql, names = self._upsert
         values = [{"source_id": run.source_id, "identifier": r.identifier,
                    "datestamp": r.datestamp, "datestamp_epoch": r.datestamp_epoch,
                    "deleted": r.deleted, "set_specs": " ".join(r.set_specs),
                    "metadata": None if r.deleted else r.metadata,
                    "about": r.about, "run_id": run.id, "response_date": response_date}
                   for r in rows]
+        if names is None:
+            conn.exec_driver_sql(sql, values)
+        else:
+            conn.exec_driver_sql(sql, [tuple(v[n] for n in names) for v in values])
+
+    def _compile_upsert(self, conn: Connection) -> tuple[str, list[str] | None]:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(harvested)
+        stmt = dialect.insert(harvested).values(
+            {c.name: bindparam(c.name) for c in harvested.columns})
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[harvested.c.source_id, harvested.c.identifier],
             set_={name: getattr(excluded, name) for name in (
                 "datestamp", "datestamp_epoch", "deleted", "set_specs", "metadata", "about",
                 "run_id", "response_date")})
-        conn.execute(stmt, values)
+        compiled = stmt.compile(dialect=conn.dialect)
+        names = list(compiled.positiontup or []) if compiled.positional else None
+        return compiled.string, names
 
     def add_error(self, run_id: int, message: str) -> None:
         with self.store.write_connection() as conn, conn.begin():

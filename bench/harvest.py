@@ -1,0 +1,452 @@
+"""Harvester benchmark: our harvester against Sickle and a bare requests + lxml loop.
+
+Serves one generated corpus with our provider (bench/provider.py's helpers: `oai serve`,
+gunicorn sync workers) and harvests all of it, oai_dc, with three clients, each in its own
+subprocess, one after the other:
+
+* ours:   `SourceHarvester` storing every record durably into a fresh SQLite harvest store;
+* sickle: `Sickle(url).ListRecords(...)`, writing each `record.raw` to a file (one per line);
+* bare:   `requests.Session` + `lxml.etree.fromstring`, touching identifier, datestamp and
+          metadata of each record, following the token, keeping nothing (the ceiling).
+
+Each client's records/s, CPU time and peak RSS (its own process: `os.wait4` rusage) are
+reported, with the ratios and the targets. A second, bigger corpus is harvested by ours only
+to show that its peak RSS stays flat as N grows. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import provider  # noqa: E402  (bench/provider.py, a script next to this one)
+
+VAR = BENCH_DIR / "var"
+CLIENTS = ("ours", "sickle", "bare")
+OAI_NS = "{http://www.openarchives.org/OAI/2.0/}"
+HTTP_TIMEOUT = 60.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# Targets (see README).
+TARGET_VS_SICKLE = 1.5  # ours records/s >= 1.5x Sickle writing files
+TARGET_VS_BARE = 0.6  # ours records/s >= 60% of the bare parse-and-discard loop
+TARGET_RSS_MB = 200.0  # ours peak RSS at the big N
+FLAT_RSS_TOLERANCE = 1.25  # "flat": peak RSS at the big N within 25% of the small N's
+
+log = provider.log
+
+
+# -- the clients (run in a child process: `harvest.py --client NAME ...`) ------------------
+
+
+@dataclass
+class ClientResult:
+    """What a child reports on its last stdout line (JSON)."""
+
+    records: int
+    seconds: float
+    cpu_s: float
+    stored: int | None = None
+    status: str | None = None
+    rss_anon_mb: float = 0.0
+    rss_file_mb: float = 0.0
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_ours(url: str, workdir: Path) -> tuple[int, int | None, str | None]:
+    """Harvest into a fresh store; (records the run counted, records stored, status)."""
+    from harvester.sync import HarvestOptions, SourceHarvester
+    from oai.store.harvest import HarvestStore
+    from oai.store.repository import Store
+
+    store = Store.open(f"sqlite:///{workdir / 'harvest.sqlite'}", create=True)
+    try:
+        hstore = HarvestStore(store)
+        source = hstore.add_source("bench", url)
+        outcome = SourceHarvester(hstore, source, HarvestOptions()).run()
+        stored, _deleted = hstore.counts(source.id)
+        return outcome.records, stored, outcome.status
+    finally:
+        store.close()
+
+
+def run_sickle(url: str, workdir: Path) -> tuple[int, int | None, str | None]:
+    """What users do today: iterate Sickle's records and write each one's XML to a file."""
+    from sickle import Sickle
+
+    count = 0
+    with (workdir / "records.xml").open("w", encoding="utf-8") as out:
+        records = Sickle(url, timeout=HTTP_TIMEOUT).ListRecords(
+            metadataPrefix="oai_dc", ignore_deleted=False)
+        for record in records:
+            out.write(record.raw)
+            out.write("\n")
+            count += 1
+    return count, None, None
+
+
+def _touch_records(list_records: Any) -> int:
+    count = 0
+    for record in list_records.iterfind(f"{OAI_NS}record"):
+        header = record.find(f"{OAI_NS}header")
+        identifier = header.findtext(f"{OAI_NS}identifier")
+        datestamp = header.findtext(f"{OAI_NS}datestamp")
+        metadata = record.find(f"{OAI_NS}metadata")
+        if identifier and datestamp and (metadata is None or len(metadata) >= 0):
+            count += 1
+    return count
+
+
+def run_bare(url: str, workdir: Path) -> tuple[int, int | None, str | None]:
+    """The ceiling: fetch, parse with lxml, touch each record, follow the token, discard."""
+    import requests
+    from lxml import etree
+
+    session = requests.Session()
+    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    count = 0
+    while True:
+        response = session.get(url, params=params, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        root = etree.fromstring(response.content)
+        list_records = root.find(f"{OAI_NS}ListRecords")
+        if list_records is None:
+            raise RuntimeError(f"no ListRecords in {response.content[:300]!r}")
+        count += _touch_records(list_records)
+        token = (list_records.findtext(f"{OAI_NS}resumptionToken") or "").strip()
+        if not token:
+            return count, None, None
+        params = {"verb": "ListRecords", "resumptionToken": token}
+
+
+RUNNERS: dict[str, Callable[[str, Path], tuple[int, int | None, str | None]]] = {
+    "ours": run_ours, "sickle": run_sickle, "bare": run_bare}
+
+
+def _status_mb(key: str) -> float:
+    return provider.status_mb(os.getpid(), key)
+
+
+def client_main(name: str, url: str, workdir: Path) -> int:
+    """Child entry point: run one client, print its ClientResult as JSON."""
+    logging.basicConfig(level=logging.WARNING)
+    runner = RUNNERS[name]
+    cpu0, started = _cpu_self(), time.perf_counter()
+    records, stored, status = runner(url, workdir)
+    seconds, cpu = time.perf_counter() - started, _cpu_self() - cpu0
+    result = ClientResult(records, seconds, cpu, stored, status,
+                          _status_mb("RssAnon"), _status_mb("RssFile"))
+    print(json.dumps(asdict(result)), flush=True)
+    return 0
+
+
+# -- the parent: one measured child per client run -----------------------------------------
+
+
+@dataclass
+class Measurement:
+    client: str
+    records: int
+    expected: int
+    seconds: float
+    cpu_s: float  # the harvest itself (in-child getrusage delta, all threads)
+    process_cpu_s: float  # the whole child process, start-up and imports included
+    peak_rss_mb: float  # ru_maxrss of the child (its VmHWM)
+    rss_anon_mb: float  # at the end of the harvest
+    rss_file_mb: float
+    server_cpu_s: float  # CPU of the gunicorn workers during the run
+    stored: int | None = None
+    status: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.expected / self.seconds
+
+    @property
+    def us_per_record(self) -> float:
+        return self.cpu_s / self.expected * 1e6
+
+
+def server_cpu_s(server: provider.Server) -> float:
+    """utime + stime of the server's workers (and master), in seconds."""
+    total = 0
+    for pid in [server.process.pid, *provider.worker_pids(server.process.pid)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def _check(m: Measurement) -> None:
+    if m.records != m.expected:
+        m.problems.append(f"received {m.records} records, expected {m.expected}")
+    if m.stored is not None and m.stored != m.expected:
+        m.problems.append(f"the store holds {m.stored} records, expected {m.expected}")
+    if m.status is not None and m.status != "complete":
+        m.problems.append(f"run status {m.status!r}")
+
+
+def _spawn_client(name: str, url: str, workdir: Path) -> tuple[str, int, resource.struct_rusage]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--client", name,
+               "--url", url, "--workdir", str(workdir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    out = process.stdout.read().decode("utf-8")
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return out, process.returncode, usage
+
+
+def measure_client(name: str, server: provider.Server, expected: int) -> Measurement:
+    """Run one client in its own process against the server; its own CPU and peak RSS."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"harvest-{name}-", dir=VAR))
+    try:
+        server_cpu0 = server_cpu_s(server)
+        out, code, usage = _spawn_client(name, server.url, workdir)
+        server_cpu = server_cpu_s(server) - server_cpu0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if code != 0:
+        raise RuntimeError(f"client {name} exited with status {code}")
+    result = ClientResult(**json.loads(out.strip().splitlines()[-1]))
+    m = Measurement(name, result.records, expected, result.seconds, result.cpu_s,
+                    usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                    result.rss_anon_mb, result.rss_file_mb, server_cpu, result.stored,
+                    result.status)
+    _check(m)
+    log(f"{name} n={expected}: {m.rate:,.0f} records/s, CPU {m.cpu_s:.1f} s, "
+        f"peak RSS {m.peak_rss_mb:.1f} MB, server CPU {m.server_cpu_s:.1f} s"
+        + (f" PROBLEMS: {m.problems}" if m.problems else ""))
+    return m
+
+
+def rotated(clients: tuple[str, ...], shift: int) -> list[str]:
+    shift %= len(clients)
+    return list(clients[shift:] + clients[:shift])
+
+
+def median_run(runs: list[Measurement]) -> Measurement:
+    """The run with the median wall time (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=lambda m: m.seconds)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+@contextmanager
+def serving(db: Path, args: argparse.Namespace) -> Iterator[provider.Server]:
+    with provider.running(lambda: provider.start_ours(db, args.workers, args.page_size)) as s:
+        yield s
+
+
+def compare(db: Path, args: argparse.Namespace) -> tuple[dict[str, Measurement],
+                                                         dict[str, list[Measurement]]]:
+    """Every client, `repeats` times with the order rotated, against one server."""
+    runs: dict[str, list[Measurement]] = {name: [] for name in CLIENTS}
+    with serving(db, args) as server:
+        for repeat in range(args.repeats):
+            for name in rotated(CLIENTS, repeat):
+                log(f"repeat {repeat + 1}/{args.repeats}: {name} n={args.records}")
+                runs[name].append(measure_client(name, server, args.records))
+    return {name: median_run(r) for name, r in runs.items()}, runs
+
+
+def big_run(db: Path, args: argparse.Namespace) -> Measurement:
+    with serving(db, args) as server:
+        log(f"ours n={args.big}")
+        return measure_client("ours", server, args.big)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    settings: dict[str, Any]
+    chosen: dict[str, Measurement]
+    runs: dict[str, list[Measurement]]
+    big: Measurement | None
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evaluate(results: Results) -> list[dict[str, Any]]:
+    ours, sickle, bare = (results.chosen[n] for n in CLIENTS)
+    n = ours.expected
+    vs_sickle, vs_bare = ours.rate / sickle.rate, ours.rate / bare.rate
+    targets = [
+        {"target": f"ours >= {TARGET_VS_SICKLE:g}x Sickle writing files (n={n})",
+         "met": vs_sickle >= TARGET_VS_SICKLE,
+         "figures": f"{ours.rate:,.0f} vs {sickle.rate:,.0f} records/s = {vs_sickle:.2f}x"},
+        {"target": f"ours >= {TARGET_VS_BARE:.0%} of the bare lxml loop (n={n})",
+         "met": vs_bare >= TARGET_VS_BARE,
+         "figures": f"{ours.rate:,.0f} vs {bare.rate:,.0f} records/s = {vs_bare:.0%}"}]
+    big = results.big
+    if big is None:
+        return targets
+    growth = big.peak_rss_mb / ours.peak_rss_mb
+    targets += [
+        {"target": f"ours peak RSS < {TARGET_RSS_MB:g} MB (n={big.expected})",
+         "met": big.peak_rss_mb < TARGET_RSS_MB,
+         "figures": f"{big.peak_rss_mb:.1f} MB (at end: anon {big.rss_anon_mb:.1f}, "
+                    f"file-backed {big.rss_file_mb:.1f})"},
+        {"target": f"ours peak RSS flat as N grows (n={n} -> {big.expected}, within "
+                   f"{FLAT_RSS_TOLERANCE:g}x)",
+         "met": growth <= FLAT_RSS_TOLERANCE,
+         "figures": f"{ours.peak_rss_mb:.1f} MB -> {big.peak_rss_mb:.1f} MB = {growth:.2f}x"}]
+    return targets
+
+
+HEADER = ("client", "records/s", "wall s", "client CPU s", "CPU us/record", "peak RSS MB",
+          "server CPU s")
+
+
+def _row(label: str, m: Measurement) -> tuple[str, ...]:
+    return (label, f"{m.rate:,.0f}", f"{m.seconds:.1f}", f"{m.cpu_s:.1f}",
+            f"{m.us_per_record:.0f}", f"{m.peak_rss_mb:.1f}", f"{m.server_cpu_s:.1f}")
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  " + "  ".join(cells))
+        if i == 0:
+            lines.append("  " + "-" * (sum(widths) + 2 * (len(widths) - 1)))
+    return lines
+
+
+LABELS = {"ours": "ours (SQLite store, durable)", "sickle": "Sickle, writing a file",
+          "bare": "bare requests + lxml, discard"}
+
+
+def render(results: Results) -> str:
+    s, c = results.settings, results.chosen
+    lines = [f"Harvester benchmark: oai_dc, {s['page_size']} records/page, our provider with "
+             f"{s['workers']} gunicorn sync workers, seed {s['seed']}, {s['repeats']} "
+             f"repeat(s) (median run shown), Python {s['python']}, {s['cpus']} CPUs", "",
+             f"n = {s['records']:,}"]
+    rows = [HEADER] + [_row(LABELS[name], c[name]) for name in CLIENTS]
+    if results.big is not None:
+        rows.append(_row(f"ours, n = {results.big.expected:,}", results.big))
+    lines += _table(rows)
+    ours = c["ours"]
+    lines += ["", "RATIOS (records/s; CPU per record)",
+              f"  ours/Sickle: {ours.rate / c['sickle'].rate:.2f}x rate, "
+              f"{ours.us_per_record / c['sickle'].us_per_record:.2f}x CPU per record",
+              f"  ours/bare:   {ours.rate / c['bare'].rate:.2f}x rate, "
+              f"{ours.us_per_record / c['bare'].us_per_record:.2f}x CPU per record"]
+    if s["repeats"] > 1:
+        lines += ["", "ALL RUNS (records/s)"] + [
+            f"  {name}: " + ", ".join(f"{m.rate:,.0f}" for m in results.runs[name])
+            for name in CLIENTS]
+    measured = [*c.values(), *([results.big] if results.big else [])]
+    problems = [f"{m.client} n={m.expected}: {p}" for m in measured for p in m.problems]
+    lines += ["", "CHECKS"]
+    lines += [f"  [FAIL] {p}" for p in problems] or [
+        "  [PASS] every client received every record; ours stored every record"]
+    lines += ["", "TARGETS"] + [
+        f"  [{'PASS' if t['met'] else 'FAIL'}] {t['target']}: {t['figures']}"
+        for t in results.targets]
+    return "\n".join(lines)
+
+
+def to_json(results: Results) -> dict[str, Any]:
+    def one(m: Measurement) -> dict[str, Any]:
+        return {**asdict(m), "rate": m.rate, "us_per_record": m.us_per_record}
+
+    return {"settings": results.settings,
+            "chosen": {name: one(m) for name, m in results.chosen.items()},
+            "runs": {name: [one(m) for m in ms] for name, ms in results.runs.items()},
+            "big": one(results.big) if results.big else None,
+            "targets": results.targets}
+
+
+# -- entry point ---------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000,
+                        help="corpus size for the three-client comparison (default 100000)")
+    parser.add_argument("--big", type=int, default=1_000_000,
+                        help="corpus size for ours' flat-RSS check (default 1000000)")
+    parser.add_argument("--skip-big", action="store_true", help="skip the big-corpus run")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of each client, order rotated; the median is kept")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: --records 5000 --big 20000")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--client", choices=CLIENTS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.records, args.big = 5_000, 20_000
+    if args.big <= args.records and not args.skip_big:
+        parser.error("--big must be larger than --records")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def run(args: argparse.Namespace) -> Results:
+    small = provider.ensure_corpus(args.records, args.seed)
+    big_db = None if args.skip_big else provider.ensure_corpus(args.big, args.seed)
+    settings = {"records": args.records, "big": None if args.skip_big else args.big,
+                "seed": args.seed, "workers": args.workers, "page_size": args.page_size,
+                "repeats": args.repeats, "python": sys.version.split()[0],
+                "cpus": os.cpu_count()}
+    chosen, runs = compare(small, args)
+    big = big_run(big_db, args) if big_db is not None else None
+    results = Results(settings, chosen, runs, big)
+    results.targets = evaluate(results)
+    return results
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)  # unwinds through the finally blocks that stop the server
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.client:
+        return client_main(args.client, args.url, args.workdir)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    results = run(args)
+    print(render(results), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
+    measured = [*results.chosen.values(), *([results.big] if results.big else [])]
+    ok = all(t["met"] for t in results.targets) and not any(m.problems for m in measured)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
