@@ -117,11 +117,14 @@ class _Reporter:
               help="Seconds subtracted from the last run's responseDate for `from`.")
 @click.option("--timeout", default=60.0, show_default=True, help="Read timeout in seconds.")
 @click.option("--retries", default=5, show_default=True, help="Attempts per request.")
+@click.option("--max-response-mb", default=256, show_default=True,
+              help="Refuse (never truncate) a response larger than this.")
 @click.option("--json", "as_json", is_flag=True,
               help="Structured log lines on stderr and a JSON summary on stdout.")
 @pass_ctx
 def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool, jobs: int,
-        overlap: int, timeout: float, retries: int, as_json: bool) -> None:
+        overlap: int, timeout: float, retries: int, max_response_mb: int,
+        as_json: bool) -> None:
     """Harvest sources; exit 0 only when every run is complete."""
     hstore = _hstore(ctx)
     if run_all == bool(names):
@@ -130,12 +133,21 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool, jobs
     if jobs < 1:
         fail("--jobs must be at least 1")
     _configure_logging(as_json)
+    if max_response_mb < 1:
+        fail("--max-response-mb must be at least 1")
     options = HarvestOptions(full=full, overlap=overlap, read_timeout=timeout,
-                             max_attempts=retries, user_agent=ctx.config.user_agent)
+                             max_attempts=retries, user_agent=ctx.config.user_agent,
+                             max_bytes=max_response_mb * 1024 * 1024)
     reporter = _Reporter(as_json, bar=sys.stderr.isatty() and jobs == 1)
 
     def one(source: Any) -> RunOutcome:
-        return SourceHarvester(hstore, source, options, reporter).run()
+        try:
+            return SourceHarvester(hstore, source, options, reporter).run()
+        except Exception as exc:  # a bug must not cost the other sources their runs
+            logging.getLogger("harvester").debug("run of %s crashed", source.name,
+                                                 exc_info=True)
+            return RunOutcome(source.name, "failed",
+                              f"internal error: {exc.__class__.__name__}: {exc}")
 
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -138,6 +138,8 @@ class SourceHarvester:
                               f"already being harvested by process {holder}")
         try:
             return self._run()
+        except HarvestError as exc:  # anything not handled per window: the run fails
+            return RunOutcome(self.source.name, "failed", str(exc))
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self.hstore.release_lease(self.source.id, owner)
@@ -254,6 +256,8 @@ class SourceHarvester:
                 if token is None and pages == 0 and self._split(run, window, str(exc)):
                     return
                 raise _StopRun("incomplete", f"{exc} (the run resumes from here)") from exc
+            except ResponseError as exc:  # e.g. larger than the configured cap
+                raise _StopRun("incomplete", str(exc)) from exc
             # Ask for the next page before parsing this one: the token is read from the
             # body's tail here and checked against the parsed one below.
             early = early_token(fetched)

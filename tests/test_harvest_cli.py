@@ -100,3 +100,22 @@ def test_duplicate_source_is_refused(oai, quirks: QuirkServer) -> None:  # type:
     assert oai("harvest", "add", "a", quirks.url("ok")).returncode == 0
     again = oai("harvest", "add", "a", quirks.url("ok"))
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_jobs_never_send_two_requests_to_one_host(oai, quirks: QuirkServer) -> None:  # type: ignore[no-untyped-def]
+    for name in ("one", "two", "three"):
+        assert oai("harvest", "add", name, quirks.url("busy")).returncode == 0
+    result = oai("harvest", "run", "--all", "--jobs", "3")
+    assert quirks.state.max_in_flight == 1, "one request at a time per host"
+    assert sum(quirks.state.hits.values()) >= 3
+    del result
+
+
+def test_response_cap_is_an_error_not_a_truncation(oai, quirks: QuirkServer) -> None:  # type: ignore[no-untyped-def]
+    oai("harvest", "add", "huge", quirks.url("huge"))
+    result = oai("harvest", "run", "huge", "--max-response-mb", "1", "--retries", "1")
+    assert result.returncode == 1
+    assert "huge: failed: response too large" in result.stderr
+    assert "Traceback" not in result.stderr
+    status = json.loads(oai("harvest", "status", "huge", "--json").stdout)
+    assert status["records"] == 0

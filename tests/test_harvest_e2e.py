@@ -151,3 +151,18 @@ def test_sigkill_fifty_times_then_identical(tmp_path: Path) -> None:
     # processes (a new run begins only after a complete one)
     assert runs_created <= attempts // 2, f"seed {seed}: {runs_created} runs for {attempts}"
     source_store.close()
+
+
+def test_set_restricted_source(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'sets.sqlite'}", create=True)
+    put(store, *[record(f"s{i:03d}", sets=[["school:a"], ["school:b"]][i % 2])
+                 for i in range(30)])
+    hstore = HarvestStore(store)
+    with ThreadServer(store, page_size=7) as server:
+        hstore.add_source("only-a", server.url, set_specs=["school:a"])
+        outcome = SourceHarvester(hstore, hstore.require_source("only-a"),
+                                  HarvestOptions(sleep=lambda s: None)).run()
+    assert outcome.ok and outcome.records == 15
+    held = harvested_state(hstore, "only-a")
+    assert all(v[2] == ("school:a",) for v in held.values())
+    store.close()
