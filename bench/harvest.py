@@ -1,7 +1,7 @@
 """Harvester benchmark: our harvester against Sickle and a bare requests + lxml loop.
 
 Serves one generated corpus with our provider (bench/provider.py's helpers: `oai serve`,
-gunicorn sync workers) and harvests all of it, oai_dc, with three clients, each in its own
+gunicorn gthread workers) and harvests all of it, oai_dc, with three clients, each in its own
 subprocess, one after the other:
 
 * ours:   `SourceHarvester` storing every record durably into a fresh SQLite harvest store;
@@ -346,8 +346,9 @@ LABELS = {"ours": "ours (SQLite store, durable)", "sickle": "Sickle, writing a f
 def render(results: Results) -> str:
     s, c = results.settings, results.chosen
     lines = [f"Harvester benchmark: oai_dc, {s['page_size']} records/page, our provider with "
-             f"{s['workers']} gunicorn sync workers, seed {s['seed']}, {s['repeats']} "
-             f"repeat(s) (median run shown), Python {s['python']}, {s['cpus']} CPUs", "",
+             f"{s['workers']} gunicorn gthread workers (4 threads), seed {s['seed']}, "
+             f"{s['repeats']} repeat(s) (median run shown), Python {s['python']}, "
+             f"{s['cpus']} CPUs", "",
              f"n = {s['records']:,}"]
     rows = [HEADER] + [_row(LABELS[name], c[name]) for name in CLIENTS]
     if results.big is not None:

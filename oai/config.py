@@ -38,6 +38,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    threads: int = 4  # per worker
     user_agent: str = "oai-toolkit-harvester/0.1 (+https://example.org/oai-toolkit)"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -45,7 +46,7 @@ class Config:
         if not _REPOSITORY_ID.match(self.repository_identifier):
             raise ConfigError(f"repository_identifier {self.repository_identifier!r} must be "
                               "a domain name such as repository.example.org")
-        for name in ("page_size", "sets_page_size", "port", "workers"):
+        for name in ("page_size", "sets_page_size", "port", "workers", "threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         if self.safety_lag < 0:

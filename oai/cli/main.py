@@ -180,21 +180,24 @@ def sets_add(ctx: CliContext, spec: str, name: str, description: str | None) -> 
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8000).")
 @click.option("--workers", type=int, help="Worker processes (default 2).")
+@click.option("--threads", type=int, help="Threads per worker (default 4).")
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @pass_ctx
 def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | None,
-          access_log: bool) -> None:
+          threads: int | None, access_log: bool) -> None:
     """Serve the store over OAI-PMH at http://HOST:PORT/oai (gunicorn)."""
     from dataclasses import replace
 
     from oai.provider.server import serve as run_server
 
     config = replace(ctx.config, host=host or ctx.config.host, port=port or ctx.config.port,
-                     workers=workers or ctx.config.workers).validated()
+                     workers=workers or ctx.config.workers,
+                     threads=threads or ctx.config.threads).validated()
     ctx.open_store().close()  # fail here, in one line, if the store is not usable
     _check_port_free(config.host, config.port)
     url = f"http://{config.host}:{config.port}/oai"
-    click.echo(f"serving {url} with {config.workers} workers (Ctrl+C to stop)", err=True)
+    click.echo(f"serving {url} with {config.workers} workers of {config.threads} threads "
+               "(Ctrl+C to stop)", err=True)
     for example in ("?verb=Identify", "?verb=ListRecords&metadataPrefix=oai_dc",
                     "?verb=GetRecord&metadataPrefix=oai_dc&identifier="
                     f"oai:{config.repository_identifier}:123456"):

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from oai.protocol.errors import BadResumptionToken
 
@@ -85,7 +85,10 @@ class TokenCodec:
         return decoded[2:]
 
     def encode_list(self, position: ListPosition) -> str:
-        return self._seal(position.verb, list(asdict(position).values())[1:])
+        p = position
+        return self._seal(p.verb, [p.prefix, p.set_spec, p.from_epoch, p.until_epoch,
+                                   p.last_datestamp, p.last_id, p.cursor,
+                                   p.complete_list_size])
 
     def decode_list(self, token: str, verb: str) -> ListPosition:
         fields = self._open(token, verb)
@@ -95,7 +98,8 @@ class TokenCodec:
             raise BadResumptionToken("the resumption token is malformed") from None
 
     def encode_sets(self, position: SetListPosition) -> str:
-        return self._seal("ListSets", list(asdict(position).values()))
+        p = position
+        return self._seal("ListSets", [p.last_spec, p.cursor, p.complete_list_size])
 
     def decode_sets(self, token: str) -> SetListPosition:
         fields = self._open(token, "ListSets")

@@ -46,6 +46,15 @@ def _datestamp(epoch: int) -> str:
     return format_datestamp(epoch)
 
 
+@lru_cache(maxsize=4096)
+def _datestamp_bytes(epoch: int) -> bytes:
+    return format_datestamp(epoch).encode("ascii")
+
+
+def _set_specs_bytes(specs: str) -> bytes:
+    return b"".join(b"<setSpec>%s</setSpec>" % s.encode("ascii") for s in specs.split())
+
+
 @dataclass(frozen=True)
 class Response:
     """A finished response: its text chunks (bounded by the page size)."""
@@ -68,6 +77,7 @@ class Provider:
         self._wall_clock = wall_clock
         self._sleep = sleep
         self._id_prefix = f"oai:{config.repository_identifier}:"
+        self._id_prefix_bytes = self._id_prefix.encode("ascii")
 
     # -- entry point -----------------------------------------------------------------------
 
@@ -104,11 +114,18 @@ class Provider:
                 f"<datestamp>{_datestamp(row.datestamp)}</datestamp>{specs}</header>")
 
     def _record(self, row: ListedRecord) -> bytes:
-        header = self._header(row).encode("utf-8")
+        """One <record>, as bytes around the stored fragment (the hot path of ListRecords)."""
+        identifier = self._id_prefix_bytes + row.id.replace("&", "&amp;").encode("utf-8")
+        specs = _set_specs_bytes(row.specs) if row.specs else b""
+        datestamp = _datestamp_bytes(row.datestamp)
         if row.deleted or row.xml is None:
-            return b"<record>" + header + b"</record>"
+            return (b'<record><header status="deleted"><identifier>%s</identifier>'
+                    b"<datestamp>%s</datestamp>%s</header></record>"
+                    % (identifier, datestamp, specs))
         xml = row.xml if isinstance(row.xml, bytes) else row.xml.encode("utf-8")
-        return b"<record>" + header + b"<metadata>" + xml + b"</metadata></record>"
+        return (b"<record><header><identifier>%s</identifier><datestamp>%s</datestamp>"
+                b"%s</header><metadata>%s</metadata></record>"
+                % (identifier, datestamp, specs, xml))
 
     # -- verbs -----------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """Serving with gunicorn, a production WSGI server: each worker builds its own app and engine
-after the fork, so no database connection is shared between processes."""
+after the fork, so no database connection is shared between processes. Workers are threaded
+(gthread) so that harvesters keep their connections alive between pages and a slow client
+does not hold a whole worker."""
 
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ def serve(config: Config, access_log: bool = False) -> None:
     options: dict[str, Any] = {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
-        "worker_class": "sync",
+        "worker_class": "gthread",
+        "threads": config.threads,
+        "keepalive": 5,
         "timeout": 120,
         "graceful_timeout": 10,
         "preload_app": False,
