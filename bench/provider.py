@@ -176,9 +176,10 @@ def start_pyoai(db: Path, workers: int, page_size: int) -> Server:
     env = {**os.environ, "BENCH_PYOAI_DB": str(db), "BENCH_PYOAI_BASE_URL": url,
            "BENCH_PYOAI_PAGE_SIZE": str(page_size), "BENCH_PYOAI_READY_DIR": str(ready_dir),
            "BENCH_PYOAI_REPOSITORY_IDENTIFIER": REPOSITORY_ID}
-    # the same gunicorn settings as `oai serve`: gthread workers, 4 threads, keep-alive 5 s
+    # the same gunicorn settings as `oai serve`: gthread workers, 4 threads, keep-alive 5 s,
+    # heartbeat file in /dev/shm
     command = [str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "4",
-               "--keep-alive", "5",
+               "--keep-alive", "5", "--worker-tmp-dir", "/dev/shm",
                "-b", f"127.0.0.1:{port}", "--timeout", "900", "--log-level", "warning",
                "--pythonpath", str(BENCH_DIR), "pyoai_app:app"]
     return Server("pyoai", _spawn(command, env, "server-pyoai.log"), url, workers, ready_dir)

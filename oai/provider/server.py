@@ -5,6 +5,7 @@ does not hold a whole worker."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -36,6 +37,8 @@ def serve(config: Config, access_log: bool = False) -> None:
         "worker_class": "gthread",
         "threads": config.threads,
         "keepalive": 5,
+        # the worker heartbeat touches a file every loop: keep it in memory, not on disk
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         "timeout": 120,
         "graceful_timeout": 10,
         "preload_app": False,
