@@ -295,8 +295,9 @@ class Store:
                                    .where(settings.c.key == "created")).scalar()
             return int(created) if created else self.clock_in(conn)
 
-    def _list_query(self, columns: list[Any], prefix: str, set_spec: str | None,
-                    from_epoch: int | None, until_epoch: int) -> tuple[Select[Any], Any, Any]:
+    def _list_query(self, columns: list[Any], prefix: Any, set_spec: Any,
+                    from_epoch: Any, until_epoch: Any) -> tuple[Select[Any], Any, Any]:
+        """The records of a list window (values or bind parameters), and its keyset columns."""
         join_format = and_(renditions.c.record_id == records.c.id,
                            renditions.c.prefix == prefix)
         if set_spec is None:
@@ -357,21 +358,9 @@ class Store:
                 columns.append(func.convert_to(renditions.c.xml, literal_column("'UTF8'")))
             else:
                 columns.append(cast(renditions.c.xml, LargeBinary))
-        join_format = and_(renditions.c.record_id == records.c.id,
-                           renditions.c.prefix == bindparam("prefix"))
-        if by_set:
-            ds, rid = record_sets.c.datestamp, record_sets.c.record_id
-            query = (select(*columns)
-                     .select_from(record_sets
-                                  .join(records, records.c.id == record_sets.c.record_id)
-                                  .join(renditions, join_format))
-                     .where(record_sets.c.set_spec == bindparam("set_spec")))
-        else:
-            ds, rid = records.c.datestamp, records.c.id
-            query = select(*columns).select_from(records.join(renditions, join_format))
-        query = query.where(ds <= bindparam("until_epoch"))
-        if by_from:
-            query = query.where(ds >= bindparam("from_epoch"))
+        query, ds, rid = self._list_query(
+            columns, bindparam("prefix"), bindparam("set_spec") if by_set else None,
+            bindparam("from_epoch") if by_from else None, bindparam("until_epoch"))
         if by_after:
             query = query.where(tuple_(ds, rid) > tuple_(bindparam("after_ds"),
                                                          bindparam("after_id")))

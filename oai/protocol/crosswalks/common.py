@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from oai.protocol.xmltext import escape_attr, escape_text
@@ -100,16 +99,3 @@ def citation(record: Record) -> str:
     if record.get("doi"):
         text += f". https://doi.org/{record['doi']}"
     return text
-
-
-def iter_all_text(record: Record) -> Iterator[str]:
-    """Every string in a record, for checks that care about text anywhere."""
-    stack: list[Any] = [record]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
