@@ -102,7 +102,7 @@ class Store:
     def __init__(self, engine: Engine, clock: Callable[[], int] | None = None) -> None:
         self.engine = engine
         self._clock = clock
-        self._compiled_lists: dict[tuple[bool | int, ...], SQLCompiler] = {}
+        self._compiled: dict[tuple[Any, ...], SQLCompiler] = {}
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], int] | None = None,
@@ -324,28 +324,37 @@ class Store:
         rows a page, SQLAlchemy's per-row result processing costs more than the query."""
         shape = (set_spec is not None, from_epoch is not None, after is not None,
                  with_metadata, limit)
-        compiled = self._compiled_lists.get(shape)
+        rows = self._fetch_compiled(("list", *shape), lambda: self._compile_list(*shape), {
+            "prefix": prefix, "set_spec": set_spec, "from_epoch": from_epoch,
+            "until_epoch": until_epoch, "after_ds": after[0] if after else None,
+            "after_id": after[1] if after else None})
+        if with_metadata:
+            return [ListedRecord(r[0], r[1], bool(r[2]), r[3], _as_bytes(r[4])) for r in rows]
+        return [ListedRecord(r[0], r[1], bool(r[2]), r[3], None) for r in rows]
+
+    def _fetch_compiled(self, key: tuple[Any, ...], build: Callable[[], SQLCompiler],
+                        values: dict[str, Any]) -> list[Any]:
+        """Rows of a statement compiled once per key, run on a raw driver cursor."""
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compile_list(*shape)
-            self._compiled_lists[shape] = compiled
-        values = {"prefix": prefix, "set_spec": set_spec, "from_epoch": from_epoch,
-                  "until_epoch": until_epoch, "after_ds": after[0] if after else None,
-                  "after_id": after[1] if after else None}
+            compiled = self._compiled[key] = build()
         bound = compiled.construct_params(values)
         params: Any = ([bound[n] for n in compiled.positiontup or ()] if compiled.positional
                        else bound)
-        sql = compiled.string
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            cursor.execute(sql, params)
+            cursor.execute(compiled.string, params)
             rows = cursor.fetchall()
             cursor.close()
         finally:
             raw.close()
-        if with_metadata:
-            return [ListedRecord(r[0], r[1], bool(r[2]), r[3], _as_bytes(r[4])) for r in rows]
-        return [ListedRecord(r[0], r[1], bool(r[2]), r[3], None) for r in rows]
+        return list(rows)
+
+    def _compile(self, query: Any) -> SQLCompiler:
+        compiled = query.compile(dialect=self.engine.dialect)
+        assert isinstance(compiled, SQLCompiler)
+        return compiled
 
     def _compile_list(self, by_set: bool, by_from: bool, by_after: bool,
                       with_metadata: bool, limit: int) -> SQLCompiler:
@@ -364,9 +373,7 @@ class Store:
         if by_after:
             query = query.where(tuple_(ds, rid) > tuple_(bindparam("after_ds"),
                                                          bindparam("after_id")))
-        compiled = query.order_by(ds, rid).limit(limit).compile(dialect=self.engine.dialect)
-        assert isinstance(compiled, SQLCompiler)
-        return compiled
+        return self._compile(query.order_by(ds, rid).limit(limit))
 
     def count_list(self, prefix: str, set_spec: str | None, from_epoch: int | None,
                    until_epoch: int) -> int:
@@ -391,15 +398,17 @@ class Store:
 
     def get_record(self, record_id: str, prefix: str) -> tuple[ListedRecord, bool] | None:
         """The record (with its fragment in `prefix`) and whether it exists in that format."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(records.c.id, records.c.datestamp, records.c.deleted,
-                       records.c.set_specs, renditions.c.xml, renditions.c.prefix)
-                .select_from(records.outerjoin(renditions, and_(
-                    renditions.c.record_id == records.c.id, renditions.c.prefix == prefix)))
-                .where(records.c.id == record_id)).first()
-        if row is None:
+        rows = self._fetch_compiled(("get",), lambda: self._compile(
+            select(records.c.id, records.c.datestamp, records.c.deleted, records.c.set_specs,
+                   renditions.c.xml, renditions.c.prefix)
+            .select_from(records.outerjoin(renditions, and_(
+                renditions.c.record_id == records.c.id,
+                renditions.c.prefix == bindparam("prefix"))))
+            .where(records.c.id == bindparam("record_id"))),
+            {"prefix": prefix, "record_id": record_id})
+        if not rows:
             return None
+        row = rows[0]
         listed = ListedRecord(row[0], row[1], bool(row[2]), row[3], row[4])
         return listed, row[5] is not None
 
