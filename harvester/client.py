@@ -364,7 +364,7 @@ class OAIClient(Sickle):
         while True:
             result = self.request(verb, **args)
             page = parse_page(result.body, verb, self.max_bytes)
-            if first and _refused_seconds(page, args):
+            if first and refused_seconds(page, args):
                 log.warning("%s refused a seconds-granularity date: retrying by day",
                             self.endpoint)
                 self.granularity = Granularity.DAY
@@ -397,7 +397,9 @@ def _date_arg(value: int | str | None, gran: Granularity) -> str | None:
     return value
 
 
-def _refused_seconds(page: Page, args: Mapping[str, str | None]) -> bool:
+def refused_seconds(page: Page, args: Mapping[str, str | None]) -> bool:
+    """True when a request with a seconds-granularity from/until got badArgument: the
+    repository really accepts days only, whatever its Identify says."""
     return any(code == "badArgument" for code, _ in page.errors) and any(
         "T" in (args.get(k) or "") for k in ("from", "until"))
 
@@ -429,4 +431,5 @@ __all__ = [
     "host_lock",
     "looks_like_xml",
     "parse_retry_after",
+    "refused_seconds",
 ]

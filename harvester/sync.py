@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import unescape
 
-from harvester.client import OAIClient, PagingGuard
+from harvester.client import OAIClient, PagingGuard, refused_seconds
 from harvester.errors import (
     HarvestError,
     ResponseError,
@@ -332,9 +332,8 @@ class SourceHarvester:
             self.hstore.add_error(run.id, f"token expired; window restarted ({message})")
             self.hstore.restart_window(window.id)
             return True
-        if ("badArgument" in codes and not resumed and pages == 0
-                and self.granularity is Granularity.SECONDS
-                and any("T" in (d or "") for d in (window.from_date, window.until_date))):
+        if (not resumed and pages == 0 and self.granularity is Granularity.SECONDS
+                and refused_seconds(page, self._first_args(window))):
             self.granularity = Granularity.DAY
             self._quirks.add("day-granularity")
             self.hstore.add_error(run.id, f"seconds refused, using day granularity ({message})")

@@ -42,11 +42,6 @@ GRANULARITY = Granularity.SECONDS
 
 
 @lru_cache(maxsize=4096)
-def _datestamp(epoch: int) -> str:
-    return format_datestamp(epoch)
-
-
-@lru_cache(maxsize=4096)
 def _datestamp_bytes(epoch: int) -> bytes:
     return format_datestamp(epoch).encode("ascii")
 
@@ -104,28 +99,21 @@ class Provider:
             raise IdDoesNotExist(f"{identifier!r} is not an identifier of this repository")
         return identifier[len(self._id_prefix):]
 
-    def _header(self, row: ListedRecord) -> str:
-        status = ' status="deleted"' if row.deleted else ""
-        specs = "".join(f"<setSpec>{s}</setSpec>" for s in row.specs.split()) \
-            if row.specs else ""
+    def _header(self, row: ListedRecord) -> bytes:
+        """A record's <header>; the one place headers are written (lists and GetRecord)."""
         # local ids are validated against the record schema: only & needs escaping
-        identifier = self._id_prefix + row.id.replace("&", "&amp;")
-        return (f"<header{status}><identifier>{identifier}</identifier>"
-                f"<datestamp>{_datestamp(row.datestamp)}</datestamp>{specs}</header>")
+        identifier = self._id_prefix_bytes + row.id.replace("&", "&amp;").encode("utf-8")
+        specs = _set_specs_bytes(row.specs) if row.specs else b""
+        status = b' status="deleted"' if row.deleted else b""
+        return (b"<header%s><identifier>%s</identifier><datestamp>%s</datestamp>%s</header>"
+                % (status, identifier, _datestamp_bytes(row.datestamp), specs))
 
     def _record(self, row: ListedRecord) -> bytes:
         """One <record>, as bytes around the stored fragment (the hot path of ListRecords)."""
-        identifier = self._id_prefix_bytes + row.id.replace("&", "&amp;").encode("utf-8")
-        specs = _set_specs_bytes(row.specs) if row.specs else b""
-        datestamp = _datestamp_bytes(row.datestamp)
         if row.deleted or row.xml is None:
-            return (b'<record><header status="deleted"><identifier>%s</identifier>'
-                    b"<datestamp>%s</datestamp>%s</header></record>"
-                    % (identifier, datestamp, specs))
+            return b"<record>%s</record>" % self._header(row)
         xml = row.xml if isinstance(row.xml, bytes) else row.xml.encode("utf-8")
-        return (b"<record><header><identifier>%s</identifier><datestamp>%s</datestamp>"
-                b"%s</header><metadata>%s</metadata></record>"
-                % (identifier, datestamp, specs, xml))
+        return b"<record>%s<metadata>%s</metadata></record>" % (self._header(row), xml)
 
     # -- verbs -----------------------------------------------------------------------------
 
@@ -148,7 +136,7 @@ class Provider:
             f"<baseURL>{escape_text(base_url)}</baseURL>",
             "<protocolVersion>2.0</protocolVersion>",
             emails,
-            f"<earliestDatestamp>{_datestamp(self.store.earliest_datestamp())}"
+            f"<earliestDatestamp>{format_datestamp(self.store.earliest_datestamp())}"
             "</earliestDatestamp>",
             "<deletedRecord>persistent</deletedRecord>",
             f"<granularity>{GRANULARITY.value}</granularity>",
@@ -250,8 +238,8 @@ class Provider:
         else:
             pos, page, more = self._first_page(request, limit, with_metadata)
             cursor = 0
-        render: Callable[[ListedRecord], str | bytes] = (self._record if with_metadata
-                                                          else self._header)
+        render: Callable[[ListedRecord], bytes] = (self._record if with_metadata
+                                                    else self._header)
         out: list[str | bytes] = [f"<{verb}>", *map(render, page)]
         returned = cursor + len(page)
         if more:
