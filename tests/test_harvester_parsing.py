@@ -36,6 +36,7 @@ def _real_rows() -> list[dict[str, str]]:
 
 
 REAL_ROWS = _real_rows()
+NOT_RESPONSES = {"document", "record", "records"}
 needs_real = pytest.mark.skipif(not REAL_ROWS, reason=f"reference responses not found in {REAL}")
 
 
@@ -73,6 +74,12 @@ def test_real_response(row: dict[str, str]) -> None:
     if "empty (0-byte) body" in quirk:
         with pytest.raises(NotOAIResponse):
             parse_page(body, verb)
+        return
+    if verb in NOT_RESPONSES:
+        # bare metadata documents and <record> dumps (the format validator's corpus): a
+        # harvester must refuse them as responses, never read them as an empty page
+        with pytest.raises(NotOAIResponse, match="not <OAI-PMH>"):
+            parse_page(body, "ListRecords")
         return
     if verb == "Identify":
         info = parse_identify(body)
