@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-DAY_FORMAT = "%Y-%m-%d"
-SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
 _DAY_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z")
 _SECONDS_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z\Z")
 _LENIENT_RE = re.compile(
@@ -83,9 +80,13 @@ def parse_lenient(value: str) -> int:
 
 
 def format_datestamp(epoch: int, granularity: Granularity = Granularity.SECONDS) -> str:
-    """Format epoch seconds at the given granularity."""
-    fmt = SECONDS_FORMAT if granularity is Granularity.SECONDS else DAY_FORMAT
-    return time.strftime(fmt, time.gmtime(epoch))
+    """Format epoch seconds at the given granularity, the year always four digits (glibc's
+    strftime writes year 2 as "2", which no OAI-PMH server accepts)."""
+    t = time.gmtime(epoch)
+    day = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+    if granularity is Granularity.DAY:
+        return day
+    return f"{day}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}Z"
 
 
 def utc_now() -> int:
