@@ -12,6 +12,7 @@ the worker's pid is created there once its records are loaded).
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import warnings
@@ -70,7 +71,7 @@ def load_entries(db_path: str, repository_identifier: str) -> list[Entry]:
     try:
         for rid, stamp, deleted, specs, xml in connection.execute(query):
             header = common.Header(None, prefix + rid, _datestamp(int(stamp)),
-                                   specs.split() if specs else [], bool(deleted))
+                                   json.loads(specs) if specs else [], bool(deleted))
             meta = None if deleted or xml is None else common.Metadata(None, dc_map(xml))
             entries.append((header, meta, None))
     finally:

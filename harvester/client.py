@@ -1,21 +1,26 @@
-"""The network client: fetches OAI-PMH responses politely and robustly, writes nothing.
+"""The network client: fetches OAI-PMH responses politely and within bounds, writes nothing.
 
 Built on `sickle.Sickle` so its verb methods keep working, but `harvest` is replaced with our
 transport policy, because Sickle's (plain `requests.get`, retry only on 503, integer-only
 Retry-After, 4xx/5xx raised before the OAI error in the body can be read, no byte cap):
-- (connect, read) timeouts; retries on transport errors, 5xx and 429 with full-jitter
-  exponential backoff; Retry-After as delta-seconds or HTTP-date, capped;
+- a connect timeout, a read timeout (the longest silence) and a deadline for the whole
+  request, body included, so a server trickling a byte at a time cannot hold a run;
+- retries on transport errors, 5xx and 429 with full-jitter exponential backoff, but a
+  timeout only once more (a server that did not answer in time rarely does on the next try);
+- Retry-After as delta-seconds or HTTP date; longer than the cap, the request gives up at
+  once (the run resumes later) rather than waiting the cap again and again; a date in the
+  past means "retry with backoff", not "retry now";
+- redirects followed by hand: http(s) only, a few hops, loops refused;
 - a streaming body read that stops at a byte cap (never a silent truncation);
 - 4xx/5xx bodies that look like XML are returned so the parser can read the OAI errors
   (Zenodo answers errors with HTTP 422);
-- one request at a time per host (across threads), an optional minimum interval between
-  requests per source, a descriptive User-Agent, gzip/deflate.
-`iter_pages` follows resumption tokens and refuses to loop (see `PagingGuard`).
+- one request at a time per host (`politeness`), an optional minimum interval between
+  requests per source, a descriptive User-Agent, gzip/deflate;
+- a `RunGuard` consulted before every request (budgets, breaker, stop signal).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import re
@@ -26,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 from lxml import etree
@@ -34,36 +39,37 @@ from requests.structures import CaseInsensitiveDict
 from sickle import Sickle
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from oai.protocol.datestamps import (
-    Granularity,
-    InvalidDate,
-    format_datestamp,
-    parse_protocol_date,
-)
+from oai import __version__
+from oai.protocol.datestamps import Granularity
 
 from .errors import (
     ConnectFailed,
+    DeadlineExceeded,
     HarvestError,
     HTTPStatusError,
-    LoopDetected,
+    RedirectRefused,
     RequestTimeout,
     ResponseTooLarge,
     RetriesExhausted,
-    SuspiciousPaging,
+    RetryAfterTooLong,
     TransportError,
 )
+from .guard import RunGuard
+from .paging import ListPager, day_granularity_args, list_args
 from .parsing import IdentifyInfo, Page, parse_identify, parse_page, parse_tree
+from .politeness import PROCESS_SLOTS, HostSlots
 
 log = logging.getLogger(__name__)
 
-__version__ = "0.1"
 DEFAULT_USER_AGENT = (
     f"oai-toolkit-harvester/{__version__} (OAI-PMH 2.0 harvester; "
     f"python-requests/{requests.__version__})"
 )
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _XML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<[?!A-Za-z_]")
 _OAI_ERROR = re.compile(rb"<(?:[\w.-]+:)?error\s[^>]*code\s*=")
+_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,26 +108,22 @@ def looks_like_xml(body: bytes) -> bool:
     return _XML_START.match(head) is not None
 
 
-def parse_retry_after(value: str | None, cap: float,
-                      now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), within [0, cap];
-    None if absent or unreadable."""
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent,
+    unreadable or in the past (then the usual backoff applies, not an immediate retry)."""
     if not value or not value.strip():
         return None
     value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, min(seconds, cap))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return seconds if seconds > 0 else None
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float]) -> float:
@@ -129,103 +131,55 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float
     return rng() * min(cap, base * (2 ** attempt))
 
 
-# --- one request at a time per host -------------------------------------------------------------
-
-_host_locks: dict[str, threading.Lock] = {}
-_host_locks_guard = threading.Lock()
-
-
-def host_lock(url: str) -> threading.Lock:
-    """The process-wide lock for a URL's scheme://host:port."""
-    parts = urlsplit(url)
-    key = f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
-    with _host_locks_guard:
-        return _host_locks.setdefault(key, threading.Lock())
-
-
-# --- paging sanity --------------------------------------------------------------------------------
-
-
-class PagingGuard:
-    """Watches a resumption sequence and raises when the server loops or goes astray."""
-
-    def __init__(self, max_empty_pages: int = 10) -> None:
-        self.max_empty_pages = max_empty_pages
-        self._tokens: set[str] = set()
-        self._digests: set[bytes] = set()
-        self._cursor: int | None = None
-        self._empty_run = 0
-
-    def check(self, page: Page) -> None:
-        token = page.next_token
-        if token is not None:
-            if token in self._tokens:
-                raise LoopDetected(f"the server sent the same resumptionToken twice: {token!r}")
-            self._tokens.add(token)
-        if page.records:
-            self._empty_run = 0
-            h = hashlib.blake2b(digest_size=16)
-            for r in page.records:
-                h.update(r.identifier.encode() + b"\0" + r.datestamp.encode() + b"\n")
-            digest = h.digest()
-            if digest in self._digests:
-                raise LoopDetected("the server sent the same page of records again")
-            self._digests.add(digest)
-        elif token is not None and not page.quarantined:
-            self._empty_run += 1
-            if self._empty_run > self.max_empty_pages:
-                raise SuspiciousPaging(
-                    f"{self._empty_run} empty pages in a row, each with a new resumptionToken")
-        cursor = page.token.cursor if page.token is not None else None
-        if cursor is not None:
-            if self._cursor is not None and cursor < self._cursor:
-                raise SuspiciousPaging(
-                    f"the resumptionToken cursor went backwards ({self._cursor} -> {cursor})")
-            self._cursor = cursor
-
-
-# --- the client ---------------------------------------------------------------------------------
-
-
 class OAIClient(Sickle):
-    """A polite, robust OAI-PMH client for one source (base URL)."""
+    """A polite, bounded, robust OAI-PMH client for one source (base URL)."""
 
     def __init__(
         self,
         endpoint: str,
         *,
-        user_agent: str = DEFAULT_USER_AGENT,
+        user_agent: str | None = None,
         contact: str | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
-        max_attempts: int = 5,
+        deadline: float = 300.0,
+        max_attempts: int = 4,
+        timeout_attempts: int = 2,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
-        max_retry_after: float = 600.0,
+        max_retry_after: float = 300.0,
+        max_redirects: int = 5,
         min_interval: float = 0.0,
         max_bytes: int | None = 256 * 1024 * 1024,
         max_empty_pages: int = 10,
         http_method: str = "GET",
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: Callable[[], float] = random.random,
+        guard: RunGuard | None = None,
+        slots: HostSlots | None = None,
     ) -> None:
         super().__init__(endpoint, http_method=http_method, max_retries=0)
-        self.timeout = (connect_timeout, read_timeout)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.deadline = deadline
         self.max_attempts = max(1, max_attempts)
+        self.timeout_attempts = max(1, timeout_attempts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
+        self.max_redirects = max_redirects
         self.min_interval = min_interval
         self.max_bytes = max_bytes
         self.max_empty_pages = max_empty_pages
         self.granularity: Granularity | None = None
-        self._sleep = sleep
+        self.guard = guard or RunGuard(sleep=sleep)
+        self.slots = slots or PROCESS_SLOTS
         self._rng = rng
         self._last_start: float | None = None
         self._source_lock = threading.Lock()
         self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = user_agent
+        self.session.headers["User-Agent"] = user_agent or DEFAULT_USER_AGENT
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
         self.session.headers["Accept"] = "text/xml, application/xml;q=0.9, */*;q=0.1"
         if contact:
@@ -238,14 +192,24 @@ class OAIClient(Sickle):
         params = {k: str(v) for k, v in kwargs.items() if v is not None}
         last_error: HarvestError | None = None
         last_status: int | None = None
-        for attempt in range(self.max_attempts):
-            final = attempt + 1 == self.max_attempts
+        timeouts = 0
+        attempt = 0
+        while True:
+            final = attempt + 1 >= self.max_attempts
             wait: float | None = None
+            self.guard.before_request()
             try:
                 result = self._attempt(params, attempt + 1)
             except (RequestTimeout, ConnectFailed) as exc:
                 last_error, last_status = exc, None
                 log.warning("attempt %d/%d failed: %s", attempt + 1, self.max_attempts, exc)
+                self.guard.failed(exc.message)
+                if isinstance(exc, RequestTimeout):
+                    timeouts += 1
+                    final = final or timeouts >= self.timeout_attempts
+            except RedirectRefused as exc:
+                self.guard.failed(exc.message)
+                raise
             else:
                 status = result.status
                 if status < 400:
@@ -259,62 +223,118 @@ class OAIClient(Sickle):
                     if not retryable:
                         raise HTTPStatusError(status, url=result.url)
                 last_error, last_status = None, status
-                wait = parse_retry_after(result.headers.get("Retry-After"),
-                                         self.max_retry_after)
                 log.warning("attempt %d/%d: HTTP %d", attempt + 1, self.max_attempts, status)
-            if not final:
-                if wait is None:
-                    wait = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng)
-                self._sleep(wait)
-        raise RetriesExhausted(self.max_attempts, last_error, status=last_status,
-                               url=self.endpoint)
+                self.guard.failed(f"HTTP {status}")
+                wait = parse_retry_after(result.headers.get("Retry-After"))
+                if wait is not None and wait > self.max_retry_after:
+                    raise RetryAfterTooLong(wait, self.max_retry_after, url=self.endpoint)
+            if final:
+                raise RetriesExhausted(attempt + 1, last_error, status=last_status,
+                                       url=self.endpoint)
+            if wait is None:
+                wait = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng)
+            self.guard.wait(wait)
+            attempt += 1
 
     def _attempt(self, params: dict[str, str], attempt: int) -> FetchResult:
-        """One request, holding the host's lock, after the source's minimum interval."""
-        with host_lock(self.endpoint), self._source_lock:
+        """One request (following redirects), holding the host's slot, after the source's
+        minimum interval."""
+        with self.slots.hold(self.endpoint, self.guard.check), self._source_lock:
             if self.min_interval > 0 and self._last_start is not None:
                 gap = self.min_interval - (time.monotonic() - self._last_start)
                 if gap > 0:
-                    self._sleep(gap)
+                    self.guard.wait(gap)
             self._last_start = start = time.monotonic()
+            deadline = start + self.deadline
             try:
-                if self.http_method == "POST":
-                    resp = self.session.post(self.endpoint, data=params, timeout=self.timeout,
-                                             stream=True)
-                else:
-                    resp = self.session.get(self.endpoint, params=params, timeout=self.timeout,
-                                            stream=True)
+                resp = self._send(params, deadline)
                 with resp:
-                    body = self._read_body(resp)
+                    body = self._read_body(resp, deadline)
             except requests.Timeout as exc:
-                raise RequestTimeout(f"timed out: {_reason(exc)}", url=self.endpoint) from exc
+                raise self._timeout(exc, deadline) from exc
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError, ProtocolError) as exc:
+                    requests.exceptions.ContentDecodingError, ProtocolError,
+                    ReadTimeoutError) as exc:
                 if _is_read_timeout(exc):
-                    raise RequestTimeout(f"read timed out after {self.timeout[1]} s",
-                                         url=self.endpoint) from exc
+                    raise self._timeout(exc, deadline) from exc
                 raise ConnectFailed(f"connection failed: {_reason(exc)}",
                                     url=self.endpoint) from exc
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                    requests.exceptions.MissingSchema) as exc:
+                raise RedirectRefused(f"cannot request this URL: {_reason(exc)}",
+                                      url=self.endpoint) from exc
             return FetchResult(
                 url=resp.url, status=resp.status_code, headers=CaseInsensitiveDict(resp.headers),
-                body=body,
-                elapsed=time.monotonic() - start, attempts=attempt, params=dict(params))
+                body=body, elapsed=time.monotonic() - start, attempts=attempt,
+                params=dict(params))
 
-    def _read_body(self, resp: requests.Response) -> bytes:
-        """Read the decoded body in chunks, giving up as soon as it passes the cap."""
+    def _send(self, params: dict[str, str], deadline: float) -> requests.Response:
+        """The request and its redirects: http(s) only, at most `max_redirects` hops, no
+        loops. POST turns into GET (with the arguments in the query) where HTTP says so."""
+        method, url = self.http_method, self.endpoint
+        query: dict[str, str] | None = params if method == "GET" else None
+        data: dict[str, str] | None = params if method == "POST" else None
+        seen = {url}
+        for _hop in range(self.max_redirects + 1):
+            timeout = (self.connect_timeout,
+                       max(0.001, min(self.read_timeout, deadline - time.monotonic())))
+            resp = self.session.request(method, url, params=query, data=data, timeout=timeout,
+                                        stream=True, allow_redirects=False)
+            location = resp.headers.get("Location")
+            if resp.status_code not in REDIRECT_STATUSES or not location:
+                return resp
+            resp.close()
+            target = urljoin(resp.url, location)
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise RedirectRefused(f"redirected to a {scheme or 'relative'}: URL, which is "
+                                      f"not followed ({target[:200]})", url=self.endpoint)
+            if target in seen:
+                raise RedirectRefused(f"redirect loop at {target[:200]}", url=self.endpoint)
+            seen.add(target)
+            if method == "POST" and resp.status_code in (301, 302, 303):
+                method, data = "GET", None
+                target += ("&" if "?" in target else "?") + urlencode(params)
+            url, query = target, None
+        raise RedirectRefused(f"more than {self.max_redirects} redirects", url=self.endpoint)
+
+    def _read_body(self, resp: requests.Response, deadline: float) -> bytes:
+        """Read the decoded body as it arrives, giving up past the cap or the deadline; each
+        read waits at most the read timeout or what is left of the deadline."""
         cap = self.max_bytes
         if cap is not None and not resp.headers.get("Content-Encoding"):
             length = resp.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > cap:
                 raise ResponseTooLarge(cap, size=int(length), url=resp.url)
+        raw = resp.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
         chunks: list[bytes] = []
         total = 0
-        for chunk in resp.iter_content(chunk_size=256 * 1024):
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded(f"the response took longer than {self.deadline:g} s "
+                                       "(deadline)", url=self.endpoint)
+            if sock is not None:
+                sock.settimeout(min(self.read_timeout, remaining))
+            chunk = raw.read1(_CHUNK, decode_content=True)
+            if not chunk:  # read1 returns nothing only at the end of the body
+                break
             total += len(chunk)
             if cap is not None and total > cap:
                 raise ResponseTooLarge(cap, url=resp.url)
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _timeout(self, exc: BaseException, deadline: float) -> RequestTimeout:
+        if deadline - time.monotonic() <= 0.01:
+            return DeadlineExceeded(f"the response took longer than {self.deadline:g} s "
+                                    "(deadline)", url=self.endpoint)
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return RequestTimeout(f"no connection within {self.connect_timeout:g} s",
+                                  url=self.endpoint)
+        return RequestTimeout(f"no answer within {self.read_timeout:g} s (read timeout)",
+                              url=self.endpoint)
 
     # -- conveniences ---------------------------------------------------------------------------
 
@@ -332,6 +352,10 @@ class OAIClient(Sickle):
         """Fetch and parse one page; OAI errors stay in `Page.errors`."""
         result = self.request(verb, **args)
         return parse_page(result.body, verb, self.max_bytes)
+
+    def pager(self, verb: str = "ListRecords", prefetch: bool = False) -> ListPager:
+        return ListPager(self, verb, max_bytes=self.max_bytes,
+                         max_empty_pages=self.max_empty_pages, prefetch=prefetch)
 
     def iter_pages(
         self,
@@ -351,57 +375,29 @@ class OAIClient(Sickle):
         OAIProtocolError for other OAI errors (e.g. badResumptionToken: restart the harvest),
         and LoopDetected/SuspiciousPaging when the sequence goes wrong.
         """
-        guard = PagingGuard(self.max_empty_pages)
-        gran = self.granularity or Granularity.SECONDS
-        args: dict[str, str | None]
+        pager = self.pager(verb)
         if resumption_token:
-            args = {"resumptionToken": resumption_token}
+            args: dict[str, str | None] = {"resumptionToken": resumption_token}
         else:
-            args = {"metadataPrefix": metadata_prefix if verb != "ListSets" else None,
-                    "set": set_spec, "from": _date_arg(from_, gran),
-                    "until": _date_arg(until, gran)}
+            args = list_args(verb, metadata_prefix, set_spec, from_, until,
+                             self.granularity or Granularity.SECONDS)
         first = True
-        while True:
-            result = self.request(verb, **args)
-            page = parse_page(result.body, verb, self.max_bytes)
-            if first and refused_seconds(page, args):
+        for page in pager.pages(args):
+            if first and page.errors and (retry := day_granularity_args(page, args)):
                 log.warning("%s refused a seconds-granularity date: retrying by day",
                             self.endpoint)
                 self.granularity = Granularity.DAY
-                args["from"] = _date_arg(from_, Granularity.DAY)
-                args["until"] = _date_arg(until, Granularity.DAY)
-                first = False
-                continue
-            first = False
-            page.raise_for_errors(result.url)
-            guard.check(page)
-            yield page
-            token = page.next_token
-            if token is None:
+                yield from self._pages_after_fallback(pager, retry)
                 return
-            args = {"resumptionToken": token}
+            first = False
+            page.raise_for_errors(self.endpoint)
+            yield page
 
-
-def _date_arg(value: int | str | None, gran: Granularity) -> str | None:
-    """A from/until argument at the given granularity."""
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return format_datestamp(value, gran)
-    try:
-        parsed = parse_protocol_date(value)
-    except InvalidDate:
-        return value
-    if gran is Granularity.DAY and parsed.granularity is Granularity.SECONDS:
-        return format_datestamp(parsed.epoch, Granularity.DAY)
-    return value
-
-
-def refused_seconds(page: Page, args: Mapping[str, str | None]) -> bool:
-    """True when a request with a seconds-granularity from/until got badArgument: the
-    repository really accepts days only, whatever its Identify says."""
-    return any(code == "badArgument" for code, _ in page.errors) and any(
-        "T" in (args.get(k) or "") for k in ("from", "until"))
+    def _pages_after_fallback(self, pager: ListPager,
+                              args: dict[str, str | None]) -> Iterator[Page]:
+        for page in pager.pages(args):
+            page.raise_for_errors(self.endpoint)
+            yield page
 
 
 def _is_read_timeout(exc: BaseException) -> bool:
@@ -417,7 +413,7 @@ def _is_read_timeout(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
+    text = " ".join(str(exc).split())
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -425,11 +421,8 @@ __all__ = [
     "DEFAULT_USER_AGENT",
     "FetchResult",
     "OAIClient",
-    "PagingGuard",
     "TransportError",
     "backoff_delay",
-    "host_lock",
     "looks_like_xml",
     "parse_retry_after",
-    "refused_seconds",
 ]

@@ -3,17 +3,24 @@
     HarvestError
     ├── TransportError            the request did not produce a usable HTTP answer
     │   ├── RequestTimeout        connect or read timeout
+    │   │   └── DeadlineExceeded  the whole request (headers and body) took too long
     │   ├── ConnectFailed         DNS, refused connection, reset, TLS, broken stream
     │   ├── HTTPStatusError       a non-retryable 4xx whose body is not XML
+    │   ├── RedirectRefused       a redirect loop, too many hops, or a non-http(s) target
+    │   ├── RetryAfterTooLong     the server asked to come back later than we will wait
     │   └── RetriesExhausted      every attempt failed (timeouts, 5xx, 429...)
     ├── ResponseError             an HTTP answer arrived but is not a usable OAI-PMH page
     │   ├── NotOAIResponse        HTML, JSON, empty body, plain text, wrong root element
     │   ├── MalformedResponse     XML that even the repairs could not parse
     │   └── ResponseTooLarge      the body exceeded the configured byte cap
     ├── OAIProtocolError          the repository answered with OAI-PMH <error> elements
-    └── SuspiciousPaging          the resumption sequence looks wrong (cursor backwards,
-        └── LoopDetected          endless empty pages) / the server is looping (repeated token
-                                  or repeated page content)
+    ├── SuspiciousPaging          the resumption sequence looks wrong (cursor backwards,
+    │   └── LoopDetected          endless empty pages) / the server is looping (repeated token
+    │                             or repeated page content)
+    └── RunStopped                the run was stopped before it finished, on purpose
+        ├── Interrupted           Ctrl-C or SIGTERM
+        ├── BudgetExhausted       the run's request or wall-clock budget is spent
+        └── CircuitOpen           too many consecutive failed requests without progress
 
 Each `str()` is one line a librarian can read; the URL, when known, is kept in `.url`.
 """
@@ -43,6 +50,24 @@ class TransportError(HarvestError):
 
 class RequestTimeout(TransportError):
     """The server did not connect or answer within the configured timeout."""
+
+
+class DeadlineExceeded(RequestTimeout):
+    """The whole request took longer than its deadline (a server trickling bytes)."""
+
+
+class RedirectRefused(TransportError):
+    """A redirect we will not follow: a loop, too many hops, or a scheme other than http(s)."""
+
+
+class RetryAfterTooLong(TransportError):
+    """The server asked us to come back later than the configured cap allows us to wait."""
+
+    def __init__(self, seconds: float, cap: float, *, url: str | None = None) -> None:
+        super().__init__(f"the server asked to retry after {seconds:.0f} s, more than the "
+                         f"{cap:.0f} s we wait (max_retry_after); run again later", url=url)
+        self.seconds = seconds
+        self.cap = cap
 
 
 class ConnectFailed(TransportError):
@@ -120,3 +145,19 @@ class SuspiciousPaging(HarvestError):
 
 class LoopDetected(SuspiciousPaging):
     """The server is sending us in circles: a token or a page we have already seen."""
+
+
+class RunStopped(HarvestError):
+    """The run stopped before it finished, on purpose; it resumes where it stopped."""
+
+
+class Interrupted(RunStopped):
+    """Stopped by Ctrl-C (SIGINT) or SIGTERM."""
+
+
+class BudgetExhausted(RunStopped):
+    """The run's request or wall-clock budget is spent."""
+
+
+class CircuitOpen(RunStopped):
+    """Too many consecutive requests failed without any progress."""

@@ -8,27 +8,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO
 
 from oai.protocol.datestamps import format_datestamp
 from oai.protocol.namespaces import OAI, OAI_SCHEMA_URL, XSI
 from oai.protocol.xmltext import escape_text
+from oai.store.harvest import HarvestedRow
 
 
-def write_jsonl(rows: Iterable[Any], out: IO[bytes], base_url: str) -> int:
+def write_jsonl(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> int:
     """`identifier`, `datestamp`, `deleted`, `sets`, `metadata` (raw XML string or null)."""
     count = 0
     for row in rows:
         obj = {"identifier": row.identifier, "datestamp": row.datestamp,
-               "deleted": bool(row.deleted),
-               "sets": row.set_specs.split() if row.set_specs else [],
-               "metadata": row.metadata}
+               "deleted": row.deleted, "sets": list(row.set_specs), "metadata": row.metadata}
         out.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
         count += 1
     return count
 
 
-def write_xml(rows: Iterable[Any], out: IO[bytes], base_url: str) -> int:
+def write_xml(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> int:
     """A ListRecords response document holding every record, metadata as received."""
     out.write(
         ('<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -40,8 +39,7 @@ def write_xml(rows: Iterable[Any], out: IO[bytes], base_url: str) -> int:
     count = 0
     for row in rows:
         status = ' status="deleted"' if row.deleted else ""
-        specs = "".join(f"<setSpec>{escape_text(s)}</setSpec>"
-                        for s in (row.set_specs.split() if row.set_specs else []))
+        specs = "".join(f"<setSpec>{escape_text(s)}</setSpec>" for s in row.set_specs)
         header = (f"<header{status}><identifier>{escape_text(row.identifier)}</identifier>"
                   f"<datestamp>{escape_text(row.datestamp)}</datestamp>{specs}</header>")
         metadata = "" if row.deleted or not row.metadata else f"<metadata>{row.metadata}</metadata>"

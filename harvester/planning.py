@@ -1,9 +1,11 @@
-"""Planning a run: which date windows and sets to ask for, and at what granularity.
+"""Planning a run: which lists to ask for, and where to split one that fails.
 
-A first harvest is split into date windows so that a failure costs one window, not the whole
-harvest; a window that keeps failing is halved. The first window is open at its start (some
-servers hold records older than their earliestDatestamp) and the last one open at its end.
-An incremental harvest asks from the last complete run's responseDate minus an overlap.
+A first harvest asks once for everything. Only when a list fails in a way a narrower list
+can avoid (a timeout, a response too large, a server error) is its date window split, at the
+median datestamp of the records already held in it when there are any (so both parts are
+about equally heavy), else at the middle of the time span; a part that holds nothing costs
+one request (noRecordsMatch), never one per empty year. An incremental harvest asks from the
+last complete run's responseDate minus an overlap.
 """
 
 from __future__ import annotations
@@ -21,42 +23,28 @@ def to_granularity(epoch: int, granularity: Granularity) -> str:
     return format_datestamp(epoch, granularity)
 
 
-def date_windows(earliest: int | None, now: int, window_seconds: int,
-                 granularity: Granularity) -> list[Window]:
-    """Consecutive, non-overlapping windows covering everything up to and beyond `now`."""
-    if earliest is None or now - earliest <= window_seconds:
-        return [(None, None)]
-    step = DAY if granularity is Granularity.DAY else 1
-    edges = list(range(earliest + window_seconds, now, window_seconds))
-    edges = [e - e % step for e in edges]
-    windows: list[Window] = []
-    start: int | None = None
-    for edge in edges:
-        windows.append((None if start is None else to_granularity(start, granularity),
-                        to_granularity(edge - step, granularity)))
-        start = edge
-    windows.append((to_granularity(start, granularity) if start is not None else None, None))
-    return windows
-
-
 def incremental_from(last_response_date: str, overlap: int, granularity: Granularity) -> str:
     """`from` for an incremental run: the previous run's server time minus an overlap."""
     epoch = parse_lenient(last_response_date) - overlap
     return to_granularity(epoch, granularity)
 
 
-def halve(window: Window, lower: int, upper: int, granularity: Granularity,
-          ) -> Sequence[Window] | None:
-    """Two halves of a window (open bounds closed with `lower`/`upper`), or None when it is
-    already as narrow as the granularity allows (a day, or a minute at seconds)."""
+def split(window: Window, lower: int, upper: int, granularity: Granularity,
+          pivot: int | None = None) -> Sequence[Window] | None:
+    """Two parts of a window (open bounds closed with `lower`/`upper`), cut at `pivot` if it
+    lies well inside, else in the middle; None when the window is already as narrow as the
+    granularity allows (a day, or a minute at seconds granularity)."""
     start = parse_lenient(window[0]) if window[0] else lower
     end = parse_lenient(window[1]) if window[1] else upper
     step = DAY if granularity is Granularity.DAY else 1
     minimum = DAY if granularity is Granularity.DAY else 60
     if end - start < 2 * minimum:
         return None
-    middle = start + (end - start) // 2
+    middle = pivot if pivot is not None and start + minimum <= pivot <= end - minimum \
+        else start + (end - start) // 2
     middle -= middle % step
+    if middle <= start:
+        middle = start + step
     first: Window = (window[0], to_granularity(middle - step, granularity))
     second: Window = (to_granularity(middle, granularity), window[1])
     return [first, second]

@@ -2,38 +2,45 @@
 state.
 
 Each page is committed together with the token that follows it (`HarvestStore.write_page`),
-so after a crash `run` picks the run up at its saved tokens. While a page is being written
-the next one is already being fetched: the token is known as soon as a page is parsed, and
-prefetching does not weaken crash safety because nothing of the next page is stored before
-its own commit.
+so after a crash the next run picks the run up at its saved tokens. The promise kept to the
+librarian: a run that completes leaves the copy equal to what the source held when that run
+started. A fresh run does so by construction (its lists start after it); a resumed run first
+finishes the interrupted lists, then catches up incrementally from the interrupted run's own
+start (minus the overlap), and only then is complete.
+
+Every run ends recorded (complete, incomplete, failed or interrupted, with its reason), also
+when the database connection or the code itself fails, and is bounded by its `RunGuard`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import unescape
 
-from harvester.client import OAIClient, PagingGuard, refused_seconds
+from harvester.client import OAIClient
 from harvester.errors import (
+    BudgetExhausted,
+    CircuitOpen,
+    DeadlineExceeded,
     HarvestError,
+    Interrupted,
+    RequestTimeout,
     ResponseError,
+    ResponseTooLarge,
+    RetriesExhausted,
     SuspiciousPaging,
     TransportError,
 )
+from harvester.guard import Limits, RunGuard
+from harvester.lease import DEFAULT_SECONDS, Lease
+from harvester.paging import Args, ListPager, day_granularity_args
 from harvester.parsing import IdentifyInfo, Page, parse_identify, parse_page
-from harvester.planning import (
-    Window,
-    date_windows,
-    halve,
-    incremental_from,
-    request_date,
-)
-from oai.protocol.datestamps import Granularity, format_datestamp, parse_lenient
+from harvester.planning import incremental_from, request_date, split
+from oai.protocol.datestamps import Granularity, format_datestamp, parse_lenient_or_none
+from oai.store.errors import StoreError
 from oai.store.harvest import (
     HarvestStore,
     PageWrite,
@@ -42,8 +49,8 @@ from oai.store.harvest import (
     RunRow,
     SourceRow,
     WindowRow,
-    this_process,
 )
+from oai.store.harvest.runs import WATERMARK_MODES
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +62,34 @@ class HarvestOptions:
     """How a run behaves; the defaults suit most repositories."""
 
     full: bool = False
+    window_from: str | None = None  # a one-off window: harvested, but not the watermark
+    window_until: str | None = None
     overlap: int = 600  # seconds subtracted from the last responseDate
-    window_days: int = 366
     max_token_restarts: int = 3
     prefetch: bool = True
-    user_agent: str = "oai-toolkit-harvester/0.1"
+    user_agent: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    max_attempts: int = 5
+    deadline: float = 300.0
+    max_attempts: int = 4
+    timeout_attempts: int = 2
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
-    max_retry_after: float = 600.0
+    max_retry_after: float = 300.0
     max_bytes: int | None = 256 * 1024 * 1024
     max_empty_pages: int = 10
+    max_requests: int | None = 500_000
+    max_seconds: float | None = 24 * 3600.0
+    breaker: int | None = 6
+    lease_seconds: int = DEFAULT_SECONDS
     sleep: Callable[[float], None] | None = None
+    stop: threading.Event | None = field(default=None, compare=False)
+
+    @property
+    def one_off(self) -> tuple[str, str | None] | None:
+        if self.window_from is None and self.window_until is None:
+            return None
+        return (self.window_from or "", self.window_until)
 
 
 @dataclass
@@ -76,7 +97,7 @@ class RunOutcome:
     """What happened to one source, for the CLI's summary and exit status."""
 
     source: str
-    status: str  # complete / incomplete / failed
+    status: str  # complete / incomplete / failed / interrupted
     reason: str | None = None
     run_id: int | None = None
     records: int = 0
@@ -85,6 +106,7 @@ class RunOutcome:
     quarantined: int = 0
     reconciled: int = 0
     resumed: bool = False
+    requests: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -101,15 +123,24 @@ class _StopRun(Exception):
         self.reason = reason
 
 
-def make_client(source: SourceRow, options: HarvestOptions) -> OAIClient:
-    extra: dict[str, Any] = {"sleep": options.sleep} if options.sleep else {}
+def make_client(source: SourceRow, options: HarvestOptions, guard: RunGuard) -> OAIClient:
     return OAIClient(
         source.base_url, user_agent=options.user_agent,
         connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
-        max_attempts=options.max_attempts, backoff_base=options.backoff_base,
+        deadline=options.deadline, max_attempts=options.max_attempts,
+        timeout_attempts=options.timeout_attempts, backoff_base=options.backoff_base,
         backoff_cap=options.backoff_cap, max_retry_after=options.max_retry_after,
         min_interval=source.min_interval or 0.0, max_bytes=options.max_bytes,
-        max_empty_pages=options.max_empty_pages, **extra)
+        max_empty_pages=options.max_empty_pages, guard=guard)
+
+
+def _splittable(exc: HarvestError) -> bool:
+    """Failures a narrower list may avoid: too slow, too big, or the server choking."""
+    if isinstance(exc, ResponseTooLarge | DeadlineExceeded):
+        return True
+    if isinstance(exc, RetriesExhausted):
+        return isinstance(exc.last_error, RequestTimeout) or (exc.status or 0) >= 500
+    return False
 
 
 class SourceHarvester:
@@ -121,87 +152,147 @@ class SourceHarvester:
         self.hstore = hstore
         self.source = source
         self.options = options or HarvestOptions()
-        self.client = client or make_client(source, self.options)
         self.progress = progress or (lambda event: None)
+        self.guard = client.guard if client is not None else RunGuard(
+            Limits(self.options.max_requests, self.options.max_seconds, self.options.breaker),
+            stop=self.options.stop, sleep=self.options.sleep)
+        self.guard.notify = self._emit
+        self.client = client or make_client(source, self.options, self.guard)
         self.granularity = Granularity(source.granularity) if source.granularity \
             else Granularity.SECONDS
         self._quirks = set(source.quirks)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"prefetch-{source.name}")
+        self._counted = 0  # requests already added to the run's count
+        self._pages = 0
+        self._records = 0
+        self._lease: Lease | None = None
+        self._server_now: str | None = None
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self.progress({"source": self.source.name, **event})
 
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
-        owner = this_process()
-        holder = self.hstore.acquire_lease(self.source.id, owner)
+        lease = Lease(self.hstore, self.source.id, self.options.lease_seconds)
+        try:
+            holder = lease.acquire()
+        except StoreError as exc:
+            return RunOutcome(self.source.name, "failed", f"store: {exc}")
         if holder is not None:
-            return RunOutcome(self.source.name, "failed",
-                              f"already being harvested by process {holder}")
+            return RunOutcome(self.source.name, "failed", f"already being harvested by {holder}")
+        self._lease = lease
         try:
             return self._run()
-        except HarvestError as exc:  # anything not handled per window: the run fails
-            return RunOutcome(self.source.name, "failed", str(exc))
         finally:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self.hstore.release_lease(self.source.id, owner)
+            lease.release()
 
     def _run(self) -> RunOutcome:
-        run = self.hstore.unfinished_run(self.source.id)
-        resumed = run is not None
-        if run is not None and not self.options.full:
-            self.progress({"event": "resume", "source": self.source.name, "run": run.id})
-            run = self.hstore.reopen_run(run)
-        else:
-            if run is not None:  # --full abandons a resumable run
-                self.hstore.finish_run(run, "incomplete", "superseded by a full harvest")
-            resumed = False
-            try:
-                run = self._start_run()
-            except HarvestError as exc:
-                return self._record_failure(exc)
+        run: RunRow | None = None
+        resumed = False
         status, reason = "complete", None
         try:
-            self._harvest_windows(run)
+            run, resumed = self._open_run()
+            self._harvest(run, resumed)
         except _StopRun as stop:
             status, reason = stop.status, stop.reason
-        failed_windows = [w for w in self.hstore.windows_of(run.id) if w.status == "failed"]
-        if status == "complete" and failed_windows:
-            status = "incomplete"
-            reason = f"{len(failed_windows)} window(s) could not be harvested"
-        if self._quirks != set(self.source.quirks):
-            self.hstore.update_profile(self.source.id, quirks=sorted(self._quirks),
-                                       granularity=self.granularity.value)
-        reconciled = 0
-        if status == "complete" and run.mode == "full":
-            reconciled = self.hstore.reconcile(run)
-        final = self.hstore.finish_run(run, status, reason)
-        if status != "complete" and final.pages == 0:
-            final = self.hstore.finish_run(run, "failed", reason)
-        return RunOutcome(self.source.name, final.status, reason, final.id, final.records,
-                          final.deleted, final.pages, final.quarantined, reconciled, resumed,
+        except Interrupted as exc:
+            status, reason = "interrupted", str(exc)
+        except BudgetExhausted as exc:
+            status, reason = "incomplete", f"{exc}; run again to continue"
+        except CircuitOpen as exc:
+            status, reason = "failed", f"{exc}; run again to resume"
+        except HarvestError as exc:
+            status, reason = "failed", str(exc)
+        except StoreError as exc:
+            status, reason = "failed", f"store: {exc}"
+        except Exception as exc:  # a bug must still leave the run recorded, in one line
+            log.debug("run of %s crashed", self.source.name, exc_info=True)
+            status, reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        return self._close(run, status, reason, resumed)
+
+    def _close(self, run: RunRow | None, status: str, reason: str | None,
+               resumed: bool) -> RunOutcome:
+        """Record how the run ended; if even that fails, say so with what is known."""
+        name = self.source.name
+        try:
+            if run is None:
+                run = self.hstore.start_run(self.source.id, self._mode(), None, None, None, [])
+            failed_windows = sum(w.status == "failed" for w in self.hstore.windows_of(run.id))
+            if status == "complete" and failed_windows:
+                status, reason = "incomplete", f"{failed_windows} list(s) could not be harvested"
+            if self._quirks != set(self.source.quirks):
+                self.hstore.update_profile(self.source.id, quirks=sorted(self._quirks),
+                                           granularity=self.granularity.value)
+            reconciled = 0
+            if status == "complete" and run.mode == "full":
+                reconciled = self.hstore.reconcile(run)
+            requests = self.guard.requests - self._counted
+            self._counted = self.guard.requests
+            if status == "incomplete" and self.hstore.require_run(run.id).pages == 0:
+                status = "failed"
+            final = self.hstore.finish_run(run, status, reason, requests)
+        except StoreError as exc:
+            return RunOutcome(name, "failed" if status == "complete" else status,
+                              f"{reason + '; ' if reason else ''}the run could not be recorded: "
+                              f"{exc}", run.id if run else None, self._records, 0, self._pages,
+                              resumed=resumed, requests=self.guard.requests)
+        self._emit({"event": "end", "status": final.status, "reason": reason})
+        return RunOutcome(name, final.status, reason, final.id, final.records, final.deleted,
+                          final.pages, final.quarantined, reconciled, resumed, final.requests,
                           list(final.errors))
 
-    def _record_failure(self, exc: HarvestError) -> RunOutcome:
-        run = self.hstore.start_run(self.source.id, "full" if self.options.full else
-                                    "incremental", None, None, [])
-        final = self.hstore.finish_run(run, "failed", str(exc))
-        return RunOutcome(self.source.name, "failed", str(exc), final.id)
+    def _mode(self) -> str:
+        if self.options.one_off is not None:
+            return "window"
+        return "full" if self.options.full or not self.source.last_complete_from \
+            else "incremental"
 
-    def _start_run(self) -> RunRow:
-        """Identify (learning the profile), then plan the windows of a new run.
+    def _open_run(self) -> tuple[RunRow, bool]:
+        """The run to resume (the interrupted one), or a new one planned from Identify."""
+        one_off = self.options.one_off
+        existing = self.hstore.resumable_run(self.source.id, one_off)
+        if existing is not None and (one_off is not None or not self.options.full):
+            self._emit({"event": "resume", "run": existing.id})
+            self._server_now = self._identify(soft=True)
+            return self.hstore.reopen_run(existing), True
+        if existing is not None:
+            self.hstore.finish_run(existing, "incomplete", "superseded by a full harvest")
+        response_date = self._identify(soft=False)
+        mode = self._mode()
+        sets: list[str | None] = list(self.source.set_specs) or [None]
+        until: str | None = None
+        if one_off is not None:
+            start: str | None = one_off[0] or None
+            until = one_off[1]
+        elif mode == "incremental" and self.source.last_complete_from:
+            start = incremental_from(self.source.last_complete_from, self.options.overlap,
+                                     self.granularity)
+        else:
+            start = None
+        run = self.hstore.start_run(self.source.id, mode, start, until, response_date,
+                                    [(s, start, until) for s in sets])
+        self._emit({"event": "start", "run": run.id, "mode": mode, "from": start,
+                    "until": until, "lists": len(sets)})
+        return run, False
 
-        A source that cannot be reached fails here; one whose Identify is broken but which
-        may still list records is harvested with default assumptions, and the quirk noted."""
+    def _identify(self, soft: bool) -> str:
+        """Identify: learn the profile and the server's time (the run's base). A source that
+        cannot be reached fails here (unless `soft`, when resuming); one whose Identify is
+        broken but which may still list records is harvested with default assumptions."""
+        page: Page | None = None
         try:
             result = self.client.request("Identify")
-            identify_page = parse_page(result.body, "Identify", self.options.max_bytes)
-            identify_page.raise_for_errors(result.url)
+            page = parse_page(result.body, "Identify", self.options.max_bytes)
+            page.raise_for_errors(result.url)
             info: IdentifyInfo | None = parse_identify(result.body)
         except TransportError:
-            raise
+            if not soft:
+                raise
+            info = None
         except HarvestError as exc:
             log.warning("%s: Identify unusable (%s); using defaults", self.source.name, exc)
             self._quirks.add("identify-broken")
-            info, identify_page = None, None
+            info = None
         if info is not None:
             if "day-granularity" not in self._quirks:
                 self.granularity = info.granularity
@@ -211,183 +302,137 @@ class SourceHarvester:
                 deleted_record=info.deleted_record, compression=" ".join(info.compression),
                 repository_name=info.repository_name)
             self.source = self.hstore.require_source(self.source.name)
-        response_date = identify_page.response_date if identify_page else None
-        server_now = identify_page.response_epoch if identify_page else None
-        now = server_now or self.hstore.now()
-        if response_date is None:
-            response_date = format_datestamp(now)
-        sets: list[str | None] = list(self.source.set_specs) or [None]
-        if self.source.last_complete_from and not self.options.full:
-            mode = "incremental"
-            start = incremental_from(self.source.last_complete_from, self.options.overlap,
-                                     self.granularity)
-            plan: list[Window] = [(start, None)]
-        else:
-            mode, start = "full", None
-            earliest = _epoch_or_none(info.earliest_datestamp if info else None)
-            plan = date_windows(earliest, now, self.options.window_days * 86400,
-                                self.granularity)
-        run = self.hstore.start_run(self.source.id, mode, start, response_date,
-                                    [(s, f, u) for s in sets for f, u in plan])
-        self.progress({"event": "start", "source": self.source.name, "run": run.id,
-                       "mode": mode, "from": start, "windows": len(plan) * len(sets)})
-        return run
+        if page is not None and page.response_date and page.response_epoch is not None:
+            return page.response_date
+        return format_datestamp(self.hstore.now())
 
     # -- windows ---------------------------------------------------------------------------
 
-    def _harvest_windows(self, run: RunRow) -> None:
+    def _harvest(self, run: RunRow, resumed: bool) -> None:
+        caught_up = not resumed or run.mode not in WATERMARK_MODES
         while True:
-            pending = [w for w in self.hstore.windows_of(run.id) if w.status == "pending"]
-            if not pending:
+            window = self.hstore.next_window(run.id)
+            if window is not None:
+                self._harvest_window(run, window)
+                continue
+            if caught_up:
                 return
-            self._harvest_window(run, pending[0])
+            run = self._catch_up(run)
+            caught_up = True
+
+    def _catch_up(self, run: RunRow) -> RunRow:
+        """The lists that bring a resumed run's copy up to this invocation's server time."""
+        base = run.response_date or format_datestamp(run.started)
+        start = incremental_from(base, self.options.overlap, self.granularity)
+        now = self._server_now or format_datestamp(self.hstore.now())
+        sets: list[str | None] = list(self.source.set_specs) or [None]
+        self._emit({"event": "catch-up", "run": run.id, "from": start})
+        return self.hstore.catch_up(run, [(s, start, None) for s in sets], now)
 
     def _harvest_window(self, run: RunRow, window: WindowRow) -> None:
-        guard = PagingGuard(self.options.max_empty_pages)
-        token = window.token
-        args: dict[str, str | None] = (self._first_args(window) if token is None
-                                       else {"resumptionToken": token})
-        future = self._fetch(args)
-        pages = 0
+        args: Args = (self._first_args(window) if window.token is None
+                      else {"resumptionToken": window.token})
+        from_token = window.token is not None
+        written = 0
+        pager = ListPager(self.client, "ListRecords", max_bytes=self.options.max_bytes,
+                          max_empty_pages=self.options.max_empty_pages,
+                          prefetch=self.options.prefetch)
         while True:
             try:
-                fetched = future.result()
-            except TransportError as exc:
-                if token is None and pages == 0 and self._split(run, window, str(exc)):
+                for page in pager.pages(args):
+                    if page.errors:
+                        retry = self._on_errors(run, window, page, args, from_token, written)
+                        if retry is None:
+                            return
+                        args, from_token = retry, False
+                        break
+                    self.guard.progressed()
+                    self._write(run, window, page, window.pages + written + 1)
+                    written += 1
+                    self.guard.check()
+                else:
                     return
-                raise _StopRun("incomplete", f"{exc} (the run resumes from here)") from exc
-            except ResponseError as exc:  # e.g. larger than the configured cap
-                raise _StopRun("incomplete", str(exc)) from exc
-            # Ask for the next page before parsing this one: the token is read from the
-            # body's tail here and checked against the parsed one below.
-            early = early_token(fetched)
-            ahead = self._fetch({"resumptionToken": early}) if early else None
-            try:
-                page = parse_page(fetched, "ListRecords", self.options.max_bytes)
-            except ResponseError as exc:
-                _discard(ahead)
-                raise _StopRun("incomplete", str(exc)) from exc
-            if page.errors:
-                _discard(ahead)
-                if self._handle_oai_errors(run, window, page, token is not None, pages):
-                    return
-                future = self._fetch(self._first_args(window))  # retry at day granularity
-                continue
-            try:
-                guard.check(page)
             except SuspiciousPaging as exc:
-                _discard(ahead)
                 self.hstore.fail_window(window.id)
                 self.hstore.add_error(run.id, str(exc))
                 raise _StopRun("incomplete", str(exc)) from exc
-            next_token = page.next_token
-            if next_token != early:
-                _discard(ahead)
-                ahead = self._fetch({"resumptionToken": next_token}) if next_token else None
-            self.hstore.write_page(run, window, _page_write(page))
-            pages += 1
-            token = next_token
-            self.progress({"event": "page", "source": self.source.name, "run": run.id,
-                           "records": len(page.records),
-                           "cursor": page.token.cursor if page.token else None,
-                           "size": page.token.complete_list_size if page.token else None,
-                           "quarantined": len(page.quarantined), "repairs": page.repairs})
-            if not next_token or ahead is None:
-                return
-            future = ahead
+            except ResponseTooLarge as exc:
+                if self._split(run, window, exc):
+                    return
+                raise _StopRun("incomplete", str(exc)) from exc
+            except ResponseError as exc:  # HTML, unparsable
+                raise _StopRun("incomplete", str(exc)) from exc
+            except TransportError as exc:
+                if _splittable(exc) and self._split(run, window, exc):
+                    return
+                raise _StopRun("incomplete", f"{exc} (the run resumes from here)") from exc
 
-    def _first_args(self, window: WindowRow) -> dict[str, str | None]:
+    def _write(self, run: RunRow, window: WindowRow, page: Page, window_pages: int) -> None:
+        if self._lease is not None and self._lease.lost:
+            raise _StopRun("incomplete", "another process took over this source's lease")
+        requests = self.guard.requests - self._counted
+        self.hstore.write_page(run, window, _page_write(page, requests, window_pages))
+        self._counted += requests
+        self._pages += 1
+        self._records += len(page.records)
+        token = page.token
+        self._emit({"event": "page", "run": run.id, "records": len(page.records),
+                    "cursor": token.cursor if token else None,
+                    "size": token.complete_list_size if token else None,
+                    "quarantined": len(page.quarantined), "repairs": page.repairs})
+
+    def _first_args(self, window: WindowRow) -> Args:
         return {"metadataPrefix": self.source.metadata_prefix, "set": window.set_spec,
                 "from": request_date(window.from_date, self.granularity),
                 "until": request_date(window.until_date, self.granularity)}
 
-    def _fetch(self, args: dict[str, str | None]) -> Future[bytes]:
-        """The response body for these arguments, fetched on the prefetch thread."""
-        clean = {k: v for k, v in args.items() if v is not None}
-
-        def fetch() -> bytes:
-            return self.client.request("ListRecords", **clean).body
-
-        if self.options.prefetch:
-            return self._pool.submit(fetch)
-        done: Future[bytes] = Future()
-        try:
-            done.set_result(fetch())
-        except BaseException as exc:  # delivered through the future like a pooled fetch
-            done.set_exception(exc)
-        return done
-
-    def _handle_oai_errors(self, run: RunRow, window: WindowRow, page: Page, resumed: bool,
-                           pages: int) -> bool:
-        """React to OAI errors; True when the window is finished with, False to retry it."""
+    def _on_errors(self, run: RunRow, window: WindowRow, page: Page, args: Args,
+                   from_token: bool, written: int) -> Args | None:
+        """React to OAI errors: new arguments to retry with, None when the window is done
+        with for now; raises _StopRun when the run cannot go on."""
         codes = [code for code, _ in page.errors]
         message = "; ".join(f"{c}: {m}" for c, m in page.errors)
-        if "badResumptionToken" in codes and resumed:
-            fresh = self.hstore.windows_of(run.id)
-            attempts = next((w.attempts for w in fresh if w.id == window.id), 0)
-            if attempts >= self.options.max_token_restarts:
+        if "badResumptionToken" in codes and (from_token or written):
+            if window.attempts >= self.options.max_token_restarts:
                 self.hstore.fail_window(window.id)
                 raise _StopRun("incomplete", f"the server keeps rejecting its own tokens "
                                              f"({message})")
             self.hstore.add_error(run.id, f"token expired; window restarted ({message})")
             self.hstore.restart_window(window.id)
-            return True
-        if (not resumed and pages == 0 and self.granularity is Granularity.SECONDS
-                and refused_seconds(page, self._first_args(window))):
+            return None
+        day_args = None if from_token or written else day_granularity_args(page, args)
+        if day_args is not None and self.granularity is Granularity.SECONDS:
             self.granularity = Granularity.DAY
             self._quirks.add("day-granularity")
             self.hstore.add_error(run.id, f"seconds refused, using day granularity ({message})")
-            return False
+            return day_args
         self.hstore.fail_window(window.id)
-        raise _StopRun("failed" if pages == 0 else "incomplete",
+        raise _StopRun("failed" if not self._pages else "incomplete",
                        f"the server answered with an error: {message}")
 
-    def _split(self, run: RunRow, window: WindowRow, reason: str) -> bool:
-        earliest = _epoch_or_none(self.source.earliest_datestamp) or 0
-        latest = _epoch_or_none(run.response_date) or self.hstore.now()
-        halves = halve((window.from_date, window.until_date), earliest, latest,
-                       self.granularity)
-        if not halves:
+    def _split(self, run: RunRow, window: WindowRow, exc: HarvestError) -> bool:
+        """Replace a failing window by two narrower ones, if it can be narrowed."""
+        lower = (parse_lenient_or_none(window.from_date)
+                 or parse_lenient_or_none(self.source.earliest_datestamp) or 0)
+        upper = (parse_lenient_or_none(window.until_date)
+                 or parse_lenient_or_none(run.response_date) or self.hstore.now())
+        if upper <= lower:
             return False
-        self.hstore.add_error(run.id, f"window {window.from_date}..{window.until_date} "
-                                      f"halved after: {reason}")
-        self.hstore.split_window(window, halves)
+        pivot = self.hstore.median_datestamp(self.source.id, lower, upper)
+        parts = split((window.from_date, window.until_date), lower, upper, self.granularity,
+                      pivot)
+        if not parts:
+            return False
+        message = (f"list {window.from_date or 'start'}..{window.until_date or 'now'} "
+                   f"split at {parts[1][0]} after: {exc}")
+        log.warning("%s: %s", self.source.name, message)
+        self.hstore.add_error(run.id, message)
+        self.hstore.split_window(window, parts)
+        self._emit({"event": "split", "run": run.id, "at": parts[1][0]})
         return True
 
 
-_TOKEN_TAIL = re.compile(
-    rb"<(?:[A-Za-z_][\w.-]*:)?resumptionToken\b[^>]*>([^<]*)</(?:[A-Za-z_][\w.-]*:)?"
-    rb"resumptionToken\s*>")
-
-
-def early_token(body: bytes) -> str | None:
-    """The resumption token as it appears near the end of a body, before any parsing."""
-    match = _TOKEN_TAIL.search(body, max(0, len(body) - 8192))
-    if match is None:
-        return None
-    try:
-        value = unescape(match.group(1).decode("utf-8")).strip()
-    except UnicodeDecodeError:
-        return None
-    return value or None
-
-
-def _discard(future: Future[bytes] | None) -> None:
-    """Drop a prefetch that turned out not to be needed (its result, if any, is unused)."""
-    if future is not None:
-        future.cancel()
-
-
-def _epoch_or_none(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return parse_lenient(value)
-    except ValueError:
-        return None
-
-
-def _page_write(page: Page) -> PageWrite:
+def _page_write(page: Page, requests: int, window_pages: int) -> PageWrite:
     records = [RecordWrite(r.identifier, r.datestamp, r.datestamp_epoch, r.deleted,
                            r.set_specs, r.metadata, "".join(r.about) or None)
                for r in page.records]
@@ -399,4 +444,4 @@ def _page_write(page: Page) -> PageWrite:
     return PageWrite(records, quarantined, page.next_token or None,
                      token.cursor if token else None,
                      token.complete_list_size if token else None, page.response_date,
-                     tuple(page.repairs))
+                     tuple(page.repairs), requests, window_pages)

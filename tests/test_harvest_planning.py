@@ -1,46 +1,65 @@
-"""Window planning: coverage without gaps or overlaps, halving, incremental `from`."""
+"""Window planning: splits that cover a window without gaps or overlaps, at the pivot when it
+lies inside, and the incremental `from`."""
 
 from __future__ import annotations
-
-import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.planning import DAY, date_windows, halve, incremental_from, request_date
-from oai.protocol.datestamps import Granularity, parse_lenient
+from harvester.planning import DAY, incremental_from, request_date, split
+from oai.protocol.datestamps import Granularity, format_datestamp, parse_lenient
 
 
-def test_small_repository_is_one_open_window() -> None:
-    assert date_windows(1_700_000_000, 1_700_000_000 + 10 * DAY, 366 * DAY,
-                        Granularity.SECONDS) == [(None, None)]
-    assert date_windows(None, 1_700_000_000, 366 * DAY, Granularity.SECONDS) == [(None, None)]
-
-
-@given(earliest=st.integers(0, 1_800_000_000), span_days=st.integers(1, 9000),
-       window_days=st.integers(1, 400), day=st.booleans())
-def test_windows_tile_time_without_gaps(earliest: int, span_days: int, window_days: int,
-                                        day: bool) -> None:
+@given(start=st.integers(-62_000_000_000, 1_800_000_000), span=st.integers(0, 400 * DAY),
+       pivot=st.none() | st.integers(-62_000_000_000, 1_900_000_000), day=st.booleans(),
+       open_start=st.booleans(), open_end=st.booleans())
+def test_split_tiles_the_window(start: int, span: int, pivot: int | None, day: bool,
+                                open_start: bool, open_end: bool) -> None:
     granularity = Granularity.DAY if day else Granularity.SECONDS
-    now = earliest + span_days * DAY
-    windows = date_windows(earliest, now, window_days * DAY, granularity)
-    assert windows[0][0] is None and windows[-1][1] is None
     step = DAY if day else 1
-    for (_, until), (start, _) in itertools.pairwise(windows):
-        assert until is not None and start is not None
-        assert parse_lenient(start) - parse_lenient(until) == step  # adjacent, disjoint
+    start -= start % step
+    end = start + span - (start + span) % step
+    window = (None if open_start else format_datestamp(start, granularity),
+              None if open_end else format_datestamp(end, granularity))
+    parts = split(window, start, end, granularity, pivot)
+    if parts is None:
+        assert end - start < 2 * (DAY if day else 60)
+        return
+    (a, b), (c, d) = parts
+    assert (a, d) == window  # open bounds stay open
+    assert b is not None and c is not None
+    assert parse_lenient(c) - parse_lenient(b) == step  # adjacent, disjoint
+    assert start < parse_lenient(c) <= end
+    inside = pivot is not None and start + (DAY if day else 60) <= pivot <= end - (
+        DAY if day else 60)
+    if inside:
+        assert parse_lenient(c) == pivot - pivot % step or parse_lenient(c) == start + step
 
 
-def test_halving_narrows_until_the_minimum() -> None:
+def test_split_at_the_median_of_what_is_held() -> None:
     window = ("2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z")
-    halves = halve(window, 0, 0, Granularity.SECONDS)
-    assert halves is not None and len(halves) == 2
-    (a, b), (c, d) = halves
-    assert a == window[0] and d == window[1]
-    assert parse_lenient(c) - parse_lenient(b) == 1
-    assert halve(("2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"), 0, 0,
+    low, high = parse_lenient(window[0]), parse_lenient(window[1])
+    pivot = parse_lenient("2024-11-20T00:00:00Z")
+    assert split(window, low, high, Granularity.SECONDS, pivot) == [
+        ("2024-01-01T00:00:00Z", "2024-11-19T23:59:59Z"),
+        ("2024-11-20T00:00:00Z", "2024-12-31T23:59:59Z")]
+    outside = parse_lenient("2025-06-01T00:00:00Z")
+    assert split(window, low, high, Granularity.SECONDS, outside)[0][1] == \
+        "2024-07-01T23:59:58Z"  # the middle of the span instead
+
+
+def test_first_millennium_bounds_are_written_with_four_digits() -> None:
+    low = parse_lenient("0002-01-01T00:00:00Z")
+    high = parse_lenient("2026-11-30T00:00:00Z")
+    parts = split((None, None), low, high, Granularity.DAY)
+    assert parts is not None and parts[0][0] is None and parts[1][1] is None
+    assert parts[0][1] == "1014-06-16" and parts[1][0] == "1014-06-17"
+
+
+def test_narrowest_windows_are_not_split() -> None:
+    assert split(("2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"), 0, 0,
                  Granularity.SECONDS) is None
-    assert halve(("2024-01-01", "2024-01-02"), 0, 0, Granularity.DAY) is None
+    assert split(("2024-01-01", "2024-01-02"), 0, 0, Granularity.DAY) is None
 
 
 def test_incremental_from_subtracts_overlap_at_the_granularity() -> None:

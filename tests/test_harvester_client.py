@@ -23,6 +23,7 @@ from harvester.errors import (
     RequestTimeout,
     ResponseTooLarge,
     RetriesExhausted,
+    RetryAfterTooLong,
     SuspiciousPaging,
 )
 from harvester.parsing import parse_page
@@ -133,10 +134,14 @@ def test_503_retry_after_http_date(quirks: QuirkServer) -> None:
     assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30
 
 
-def test_retry_after_is_capped(quirks: QuirkServer) -> None:
+def test_retry_after_beyond_the_cap_gives_up_at_once(quirks: QuirkServer) -> None:
+    """A server asking for an hour gets no second request now (and no capped wait repeated
+    attempt after attempt): the run stops, to be resumed later."""
     c, sleeps = client(quirks, "retry-date", max_retry_after=5)
-    c.request("Identify", **{"in": "3600"})
-    assert sleeps == [5.0]
+    with pytest.raises(RetryAfterTooLong) as info:
+        c.request("Identify", **{"in": "3600"})
+    assert sleeps == [] and quirks.state.hits["retry-date:Identify"] == 1
+    assert "more than the 5 s" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_429_is_retried_after_its_retry_after(quirks: QuirkServer) -> None:
@@ -171,15 +176,14 @@ def test_full_jitter_backoff() -> None:
 
 def test_parse_retry_after_forms() -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
-    assert parse_retry_after("120", 600) == 120.0
-    assert parse_retry_after("120", 60) == 60.0
-    assert parse_retry_after("-5", 60) == 0.0
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("-5") is None  # not delta-seconds
     later = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert parse_retry_after(later, 600, now=now) == 90.0
+    assert parse_retry_after(later, now=now) == 90.0
     earlier = format_datetime(now - timedelta(hours=1), usegmt=True)
-    assert parse_retry_after(earlier, 600, now=now) == 0.0
-    assert parse_retry_after("soon", 600) is None
-    assert parse_retry_after(None, 600) is None
+    assert parse_retry_after(earlier, now=now) is None  # backoff, not "retry now"
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
 
 
 def test_slow_response_times_out(quirks: QuirkServer) -> None:

@@ -79,6 +79,17 @@ def parse_lenient(value: str) -> int:
     return epoch
 
 
+def parse_lenient_or_none(value: str | None) -> int | None:
+    """`parse_lenient`, or None for a missing or unreadable date (a datestamp a server got
+    wrong must not cost the record)."""
+    if not value:
+        return None
+    try:
+        return parse_lenient(value)
+    except InvalidDate:
+        return None
+
+
 def format_datestamp(epoch: int, granularity: Granularity = Granularity.SECONDS) -> str:
     """Format epoch seconds at the given granularity, the year always four digits (glibc's
     strftime writes year 2 as "2", which no OAI-PMH server accepts)."""

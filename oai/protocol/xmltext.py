@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
-_ILLEGAL_XML_CHARS = re.compile(
+ILLEGAL_XML_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 )
 
 
 def strip_illegal_xml_chars(text: str) -> str:
     """Remove characters that may not appear in an XML 1.0 document, even as references."""
-    return _ILLEGAL_XML_CHARS.sub("", text)
+    return ILLEGAL_XML_CHARS.sub("", text)
 
 
 def has_illegal_xml_chars(text: str) -> bool:
-    return _ILLEGAL_XML_CHARS.search(text) is not None
+    return ILLEGAL_XML_CHARS.search(text) is not None
 
 
 def escape_text(text: str) -> str:

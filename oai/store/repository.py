@@ -40,13 +40,18 @@ from oai.protocol.formats import MANDATORY_PREFIX
 from oai.protocol.rendering import PreparedRecord, canonical_json, set_ancestors
 from oai.store import migrate
 from oai.store.engine import WRITE_OPTION, open_engine
-from oai.store.tables import record_sets, records, renditions, sets, settings
+from oai.store.errors import StoreError
+from oai.store.tables import (
+    dump_list,
+    load_list,
+    record_sets,
+    records,
+    renditions,
+    sets,
+    settings,
+)
 
 _CHUNK = 500
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used as asked (not initialised, unreachable...)."""
 
 
 @dataclass
@@ -73,12 +78,12 @@ class ListedRecord(NamedTuple):
     id: str
     datestamp: int
     deleted: bool
-    specs: str  # space-separated setSpecs, as stored
+    specs: str  # the declared setSpecs as stored: a JSON array
     xml: bytes | str | None  # UTF-8 bytes from list pages, text from get_record
 
     @property
     def set_specs(self) -> tuple[str, ...]:
-        return _specs(self.specs)
+        return load_list(self.specs)
 
 
 @dataclass(frozen=True)
@@ -90,10 +95,6 @@ class SetInfo:
 
 def _as_bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
-
-
-def _specs(value: str) -> tuple[str, ...]:
-    return tuple(value.split()) if value else ()
 
 
 class Store:
@@ -217,7 +218,7 @@ class Store:
     @staticmethod
     def _record_row(p: PreparedRecord, now: int) -> dict[str, Any]:
         return {"id": p.id, "datestamp": now, "deleted": p.deleted,
-                "set_specs": " ".join(p.set_specs), "content_hash": p.content_hash,
+                "set_specs": dump_list(p.set_specs), "content_hash": p.content_hash,
                 "data": p.data}
 
     @staticmethod

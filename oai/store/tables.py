@@ -6,6 +6,9 @@ PostgreSQL, and the protocol's finest granularity is the second anyway.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,13 +26,23 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def dump_list(values: Iterable[str]) -> str:
+    """A list-valued column's text: a JSON array, so any value (spaces included) survives."""
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+
+
+def load_list(text: str | None) -> tuple[str, ...]:
+    """The values of a list-valued column."""
+    return tuple(json.loads(text)) if text and text != "[]" else ()
+
 records = Table(
     "records",
     metadata,
     Column("id", String(200), primary_key=True),
     Column("datestamp", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
-    Column("set_specs", Text, nullable=False, default=""),  # declared specs, space-separated
+    Column("set_specs", Text, nullable=False, default="[]"),  # declared specs, a JSON array
     Column("content_hash", String(64), nullable=False),
     Column("data", Text, nullable=False),  # canonical record JSON
     Index("ix_records_datestamp_id", "datestamp", "id"),
@@ -75,9 +88,9 @@ settings = Table(
 )
 
 
-
-
-# -- harvesting (migration 0002) --------------------------------------------------------------
+# -- harvesting (migrations 0002, 0003) -------------------------------------------------------
+# Every list-valued column (set_specs, quirks, errors) holds a JSON array: a setSpec or an
+# identifier may contain any character a server sends, spaces included.
 
 sources = Table(
     "harvest_sources",
@@ -86,7 +99,7 @@ sources = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("base_url", Text, nullable=False),
     Column("metadata_prefix", String(64), nullable=False),
-    Column("set_specs", Text, nullable=False, default=""),  # space-separated; "" = everything
+    Column("set_specs", Text, nullable=False, default="[]"),  # JSON array; [] = everything
     Column("min_interval", Float, nullable=True),  # seconds between requests (rate limit)
     Column("created", BigInteger, nullable=False),
     # learned profile
@@ -99,9 +112,12 @@ sources = Table(
     # incremental state: the first responseDate of the last complete run
     Column("last_complete_from", String(32), nullable=True),
     Column("last_complete_run", Integer, nullable=True),
-    # who is harvesting it now (host:pid), so a crashed run is resumed and a live one is not
+    # who is harvesting it now: an owner ("host:pid:nonce") whose lease expires unless its
+    # heartbeat renews it, and the machine it runs on (boot id and pid namespace), so that an
+    # owner that died on this very machine can be taken over without waiting for the expiry
     Column("lease_owner", String(200), nullable=True),
     Column("lease_until", BigInteger, nullable=True),
+    Column("lease_node", String(200), nullable=True),
 )
 
 runs = Table(
@@ -110,12 +126,17 @@ runs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
            nullable=False),
-    Column("mode", String(16), nullable=False),  # full / incremental
-    Column("status", String(16), nullable=False),  # running / complete / incomplete / failed
+    Column("mode", String(16), nullable=False),  # full / incremental / window
+    # running / complete / incomplete / failed / interrupted
+    Column("status", String(16), nullable=False),
     Column("started", BigInteger, nullable=False),
     Column("finished", BigInteger, nullable=True),
     Column("from_date", String(32), nullable=True),
-    Column("response_date", String(32), nullable=True),  # server time at the run's start
+    Column("until_date", String(32), nullable=True),  # a one-off window's end (mode window)
+    # server time at the start of the oldest list the copy is not yet known to be current
+    # past: the run's start, moved forward each time a resumed run catches up
+    Column("response_date", String(32), nullable=True),
+    Column("requests", Integer, nullable=False, server_default="0"),
     Column("pages", Integer, nullable=False, default=0),
     Column("records", Integer, nullable=False, default=0),
     Column("deleted", Integer, nullable=False, default=0),
@@ -155,7 +176,7 @@ harvested = Table(
     Column("datestamp", String(32), nullable=False),  # as the server wrote it
     Column("datestamp_epoch", BigInteger, nullable=True),
     Column("deleted", Boolean, nullable=False),
-    Column("set_specs", Text, nullable=False, default=""),
+    Column("set_specs", Text, nullable=False, default="[]"),  # JSON array, as received
     Column("metadata", Text, nullable=True),  # the payload exactly as received
     Column("about", Text, nullable=True),
     Column("run_id", Integer, nullable=False),  # provenance: the run that last wrote it

@@ -1,0 +1,38 @@
+"""Harvest state in the store: sources, leases, runs, windows, harvested records, quarantine.
+
+The harvester's sync loop is the only caller that writes here. Every unit of work runs in its
+own short transaction, retried on a fresh connection when the database connection is lost.
+"""
+
+from oai.store.harvest.pages import PageWriter
+from oai.store.harvest.records import RecordQueries
+from oai.store.harvest.rows import (
+    HarvestedRow,
+    PageWrite,
+    QuarantineWrite,
+    RecordWrite,
+    RunRow,
+    SourceRow,
+    WindowRow,
+)
+from oai.store.harvest.runs import RunQueries
+from oai.store.harvest.sources import SourceExists, SourceHeld, SourceQueries, UnknownSource
+
+
+class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries):
+    """Harvest state over the same engine as the provider's store."""
+
+
+__all__ = [
+    "HarvestStore",
+    "HarvestedRow",
+    "PageWrite",
+    "QuarantineWrite",
+    "RecordWrite",
+    "RunRow",
+    "SourceExists",
+    "SourceHeld",
+    "SourceRow",
+    "UnknownSource",
+    "WindowRow",
+]

@@ -1,0 +1,140 @@
+"""The harvest store's value types: rows as the harvester reads them, and what it writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from oai.store.tables import load_list
+
+ACTIVE = "running"
+RESUMABLE = ("running", "interrupted", "incomplete", "failed")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: int
+    name: str
+    base_url: str
+    metadata_prefix: str
+    set_specs: tuple[str, ...]
+    min_interval: float | None
+    granularity: str | None
+    earliest_datestamp: str | None
+    deleted_record: str | None
+    compression: str | None
+    quirks: tuple[str, ...]
+    repository_name: str | None
+    last_complete_from: str | None
+    last_complete_run: int | None
+    lease_owner: str | None = None
+    lease_until: int | None = None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    source_id: int
+    mode: str  # full / incremental / window
+    status: str
+    started: int
+    finished: int | None
+    from_date: str | None
+    until_date: str | None
+    response_date: str | None
+    pages: int
+    records: int
+    deleted: int
+    quarantined: int
+    requests: int
+    errors: tuple[str, ...]
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    id: int
+    run_id: int
+    position: int
+    set_spec: str | None
+    from_date: str | None
+    until_date: str | None
+    status: str  # pending / done / split / failed
+    token: str | None
+    cursor: int | None
+    complete_list_size: int | None
+    pages: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class HarvestedRow:
+    """One harvested record as stored: header as received, metadata bytes as served."""
+
+    identifier: str
+    datestamp: str
+    datestamp_epoch: int | None
+    deleted: bool
+    set_specs: tuple[str, ...]
+    metadata: str | None
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """One harvested record as the sync loop hands it over."""
+
+    identifier: str
+    datestamp: str
+    datestamp_epoch: int | None
+    deleted: bool
+    set_specs: tuple[str, ...]
+    metadata: str | None
+    about: str | None = None
+
+
+@dataclass(frozen=True)
+class QuarantineWrite:
+    identifier: str | None
+    reason: str
+    raw: bytes | None
+
+
+@dataclass(frozen=True)
+class PageWrite:
+    """Everything one page commits at once.
+
+    `window_pages` is how many pages the window holds once this one is written: after a
+    connection lost during the commit, it tells whether the commit happened."""
+
+    records: Sequence[RecordWrite]
+    quarantined: Sequence[QuarantineWrite] = ()
+    next_token: str | None = None  # None: the window is complete
+    cursor: int | None = None
+    complete_list_size: int | None = None
+    response_date: str | None = None
+    repairs: Sequence[str] = field(default_factory=tuple)
+    requests: int = 0  # HTTP requests made since the last write, for the run's count
+    window_pages: int | None = None
+
+
+def source_row(row: Any) -> SourceRow:
+    return SourceRow(row.id, row.name, row.base_url, row.metadata_prefix,
+                     load_list(row.set_specs), row.min_interval, row.granularity,
+                     row.earliest_datestamp, row.deleted_record, row.compression,
+                     load_list(row.quirks), row.repository_name, row.last_complete_from,
+                     row.last_complete_run, row.lease_owner, row.lease_until)
+
+
+def run_row(row: Any) -> RunRow:
+    return RunRow(row.id, row.source_id, row.mode, row.status, row.started, row.finished,
+                  row.from_date, row.until_date, row.response_date, row.pages, row.records,
+                  row.deleted, row.quarantined, row.requests,
+                  tuple(json.loads(row.errors or "[]")), row.reason)
+
+
+def window_row(row: Any) -> WindowRow:
+    return WindowRow(row.id, row.run_id, row.position, row.set_spec, row.from_date,
+                     row.until_date, row.status, row.token, row.cursor,
+                     row.complete_list_size, row.pages, row.attempts)
