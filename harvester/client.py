@@ -207,7 +207,7 @@ class OAIClient(Sickle):
                 if isinstance(exc, RequestTimeout):
                     timeouts += 1
                     final = final or timeouts >= self.timeout_attempts
-            except RedirectRefused as exc:
+            except (RedirectRefused, ResponseTooLarge) as exc:
                 self.guard.failed(exc.message)
                 raise
             else:

@@ -17,6 +17,16 @@ from typing import Any
 from harvester.errors import BudgetExhausted, CircuitOpen, Interrupted
 
 
+class StopRequest(threading.Event):
+    """The stop signal, saying what asked for it (for the run's recorded reason)."""
+
+    reason = "a stop request"
+
+    def request(self, reason: str) -> None:
+        self.reason = reason
+        self.set()
+
+
 @dataclass(frozen=True)
 class Limits:
     """The bounds of one run; None means unbounded."""
@@ -37,7 +47,6 @@ class RunGuard:
         self._started = clock()
         self.requests = 0
         self.failures = 0
-        self.signal_name = "a stop request"
         self.notify: Callable[[dict[str, Any]], None] | None = None  # progress events
 
     @property
@@ -47,7 +56,7 @@ class RunGuard:
     def check(self) -> None:
         """Raise if the run must stop now (stop requested, time budget spent)."""
         if self.stop is not None and self.stop.is_set():
-            raise Interrupted(f"interrupted by {self.signal_name}")
+            raise Interrupted(f"interrupted by {getattr(self.stop, 'reason', 'a stop request')}")
         limit = self.limits.max_seconds
         if limit is not None and self.elapsed >= limit:
             raise BudgetExhausted(f"the time budget of {limit:g} s is spent")

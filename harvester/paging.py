@@ -48,14 +48,16 @@ class PagingGuard:
             if token in self._tokens:
                 raise LoopDetected(f"the server sent the same resumptionToken twice: {token!r}")
             self._tokens.add(token)
-        if page.records:
+        keys = ([f"{r.identifier}\0{r.datestamp}" for r in page.records]
+                or [s.spec for s in page.sets])
+        if keys:
             self._empty_run = 0
             h = hashlib.blake2b(digest_size=16)
-            for r in page.records:
-                h.update(r.identifier.encode() + b"\0" + r.datestamp.encode() + b"\n")
+            for key in keys:
+                h.update(key.encode("utf-8", "surrogatepass") + b"\n")
             digest = h.digest()
             if digest in self._digests:
-                raise LoopDetected("the server sent the same page of records again")
+                raise LoopDetected("the server sent the same page again")
             self._digests.add(digest)
         elif token is not None and not page.quarantined:
             self._empty_run += 1

@@ -166,6 +166,7 @@ class SourceHarvester:
         self._records = 0
         self._lease: Lease | None = None
         self._server_now: str | None = None
+        self._run_id: int | None = None
 
     def _emit(self, event: dict[str, Any]) -> None:
         self.progress({"source": self.source.name, **event})
@@ -186,12 +187,26 @@ class SourceHarvester:
         finally:
             lease.release()
 
+    def abandon(self, reason: str) -> None:
+        """Record the run in flight as interrupted at once and let the source go (from
+        another thread, when the process is about to exit without waiting for this one)."""
+        try:
+            run = self.hstore.get_run(self._run_id) if self._run_id is not None else None
+            if run is not None and run.status == "running":
+                self.hstore.finish_run(run, "interrupted", reason,
+                                       self.guard.requests - self._counted)
+            if self._lease is not None:
+                self._lease.release()
+        except StoreError as exc:  # the run stays resumable: the lease expires on its own
+            log.warning("%s: could not record the interruption: %s", self.source.name, exc)
+
     def _run(self) -> RunOutcome:
         run: RunRow | None = None
         resumed = False
         status, reason = "complete", None
         try:
             run, resumed = self._open_run()
+            self._run_id = run.id
             self._harvest(run, resumed)
         except _StopRun as stop:
             status, reason = stop.status, stop.reason
@@ -334,6 +349,9 @@ class SourceHarvester:
                       else {"resumptionToken": window.token})
         from_token = window.token is not None
         written = 0
+        self._emit({"event": "list", "run": run.id, "set": window.set_spec,
+                    "from": window.from_date, "until": window.until_date,
+                    "resumed": from_token})
         pager = ListPager(self.client, "ListRecords", max_bytes=self.options.max_bytes,
                           max_empty_pages=self.options.max_empty_pages,
                           prefetch=self.options.prefetch)

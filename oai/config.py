@@ -39,16 +39,35 @@ class Config:
     port: int = 8000
     workers: int = 2
     threads: int = 4  # per worker
-    user_agent: str = "oai-toolkit-harvester/0.1 (+https://example.org/oai-toolkit)"
+    user_agent: str | None = None  # None: the harvester's own, naming its version
+    # harvesting (the [harvest] table of the file, OAI_HARVEST_* in the environment)
+    harvest_overlap: int = 600  # seconds subtracted from the last run's responseDate
+    harvest_timeout: float = 60.0  # longest silence while waiting for bytes
+    harvest_deadline: float = 300.0  # longest whole request, body included
+    harvest_retries: int = 4  # attempts per request (timeouts: at most 2)
+    harvest_max_retry_after: float = 300.0  # a longer Retry-After stops the run instead
+    harvest_max_requests: int = 500_000  # per run
+    harvest_max_time: float = 86_400.0  # seconds per run
+    harvest_breaker: int = 6  # consecutive failed requests without progress
+    harvest_max_response_mb: int = 256
+    harvest_lease_seconds: int = 60
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validated(self) -> Config:
         if not _REPOSITORY_ID.match(self.repository_identifier):
             raise ConfigError(f"repository_identifier {self.repository_identifier!r} must be "
                               "a domain name such as repository.example.org")
-        for name in ("page_size", "sets_page_size", "port", "workers", "threads"):
+        for name in ("page_size", "sets_page_size", "port", "workers", "threads",
+                     "harvest_retries", "harvest_max_requests", "harvest_breaker",
+                     "harvest_max_response_mb", "harvest_lease_seconds"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        for name in ("harvest_timeout", "harvest_deadline", "harvest_max_time"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive")
+        for name in ("harvest_overlap", "harvest_max_retry_after"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
         if self.safety_lag < 0:
             raise ConfigError("safety_lag must not be negative")
         if not self.admin_emails or any("@" not in e for e in self.admin_emails):
@@ -65,6 +84,8 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
             return tuple(str(v) for v in value)
         if text.startswith("int") or kind is int:
             return int(value)
+        if text.startswith("float") or kind is float:
+            return float(value)
         if text.startswith("bool") or kind is bool:
             if isinstance(value, bool):
                 return value
@@ -87,11 +108,15 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"config file {file} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file}: {exc}") from None
-        section = data.get("oai", data)
-        unknown = sorted(set(section) - set(known) - {"harvest"})
+        section = dict(data.get("oai", data))
+        harvest = section.pop("harvest", {})
+        if not isinstance(harvest, dict):
+            raise ConfigError(f"config file {file}: [harvest] must be a table")
+        section.update({f"harvest_{k}": v for k, v in harvest.items()})
+        unknown = sorted(set(section) - set(known))
         if unknown:
             raise ConfigError(f"config file {file}: unknown key(s) {', '.join(unknown)}")
-        values.update({k: v for k, v in section.items() if k in known})
+        values.update(section)
     for name in known:
         env = os.environ.get(f"OAI_{name.upper()}")
         if env is not None:

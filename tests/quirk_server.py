@@ -112,6 +112,13 @@ def token_xml(value: str, cursor: int | None = None, size: int | None = None,
     return f"<{name}{attrs}>{escape(value)}</{name}>"
 
 
+FORMATS_XML = (
+    "<metadataFormat><metadataPrefix>oai_dc</metadataPrefix>"
+    "<schema>http://www.openarchives.org/OAI/2.0/oai_dc.xsd</schema>"
+    "<metadataNamespace>http://www.openarchives.org/OAI/2.0/oai_dc/</metadataNamespace>"
+    "</metadataFormat>")
+
+
 def identify_body(granularity: str = "YYYY-MM-DDThh:mm:ssZ") -> str:
     return envelope("Identify", (
         "<repositoryName>Quirks</repositoryName><baseURL>http://quirks.example.org/oai</baseURL>"
@@ -144,14 +151,17 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
         verb = verb or args.get("verb", "ListRecords")
         token = args.get("resumptionToken")
         offset = int(token[1:]) if token and token.startswith("p") else 0
-        chunk = records[offset:offset + page_size]
+        listed = records
+        if args.get("set"):  # (the token does not carry the set: tests page unfiltered)
+            listed = [r for r in records if args["set"] in r.sets]
+        chunk = listed[offset:offset + page_size]
         if not chunk:
             return error_body("noRecordsMatch", "no records")
         nxt = offset + page_size
         inner = "".join(render_record(r, prefix, header_only=verb == "ListIdentifiers")
                         for r in chunk)
-        if nxt < len(records) or token:
-            inner += token_xml(f"p{nxt}" if nxt < len(records) else "", offset, len(records),
+        if nxt < len(listed) or token:
+            inner += token_xml(f"p{nxt}" if nxt < len(listed) else "", offset, len(listed),
                                prefix)
         return envelope(verb, inner, prefix=prefix, namespaced=namespaced)
 
@@ -166,6 +176,15 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
             return _xml(error_body("idDoesNotExist", "no such record"))
         if verb in ("ListRecords", "ListIdentifiers"):
             return _xml(paged(args))
+        if verb == "ListMetadataFormats":
+            return _xml(envelope("ListMetadataFormats", FORMATS_XML))
+        if verb == "ListSets":
+            specs = sorted({s for r in records for s in r.sets})
+            if not specs:
+                return _xml(error_body("noSetHierarchy", "no sets"))
+            return _xml(envelope("ListSets", "".join(
+                f"<set><setSpec>{escape(s)}</setSpec><setName>Set {escape(s)}</setName></set>"
+                for s in specs)))
         return _xml(error_body("badVerb", "unknown verb"))
 
     def quirk_response(quirk: str, args: dict[str, str], n: int) -> Response:

@@ -1,0 +1,211 @@
+"""`oai harvest add|edit|remove|list|status`: defining sources, checked against the server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from harvester.cli.group import check_name, check_url, client_for, harvest, hstore_for
+from oai.cli.context import CliContext, fail, pass_ctx
+
+
+def _check(ctx: CliContext, url: str, prefix: str, set_specs: tuple[str, ...],
+           min_interval: float | None) -> Any:
+    """Ask the server (Identify, formats, sets); one line and exit 1 when it disagrees."""
+    from harvester.errors import HarvestError
+    from harvester.inspect import check_source
+
+    try:
+        return check_source(client_for(ctx, url, min_interval), prefix, set_specs)
+    except HarvestError as exc:
+        fail(f"{exc} (use --no-check to save the source anyway)")
+
+
+def _profile(report: Any) -> dict[str, Any]:
+    info = report.identify
+    return {"granularity": info.granularity.value,
+            "earliest_datestamp": info.earliest_datestamp or None,
+            "deleted_record": info.deleted_record or None,
+            "compression": " ".join(info.compression) or None,
+            "repository_name": info.repository_name or None}
+
+
+def _check_sets(set_specs: tuple[str, ...]) -> None:
+    for spec in set_specs:
+        if not spec.strip():
+            fail("--set needs a setSpec")
+
+
+@harvest.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--prefix", default="oai_dc", show_default=True, help="metadataPrefix.")
+@click.option("--set", "set_specs", multiple=True, metavar="SPEC",
+              help="Harvest only this set (repeatable; any setSpec the server lists).")
+@click.option("--rate-limit", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Minimum interval between two requests to this source.")
+@click.option("--no-check", is_flag=True,
+              help="Save without asking the server (Identify, formats, sets) first.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@pass_ctx
+def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str, ...],
+        rate_limit: float | None, no_check: bool, as_json: bool) -> None:
+    """Define the source NAME at base URL URL, after checking that the server offers it."""
+    check_name(name)
+    url = check_url(url)
+    _check_sets(set_specs)
+    if not prefix.strip():
+        fail("--prefix needs a metadataPrefix")
+    hstore = hstore_for(ctx, write=True)
+    if hstore.get_source(name) is not None:
+        fail(f"a source named {name!r} already exists (see 'oai harvest edit')")
+    report = None if no_check else _check(ctx, url, prefix, set_specs, rate_limit)
+    source = hstore.add_source(name, url, prefix, set_specs, rate_limit,
+                               profile=_profile(report) if report else None)
+    if as_json:
+        click.echo(json.dumps({"name": source.name, "url": source.base_url,
+                               "prefix": source.metadata_prefix, "sets": list(source.set_specs),
+                               "checked": report is not None,
+                               **({"records": report.records, **_profile(report)}
+                                  if report else {})}))
+        return
+    click.echo(f"added source {source.name}: {source.base_url} ({source.metadata_prefix}"
+               + (f", sets {', '.join(source.set_specs)}" if source.set_specs else "") + ")")
+    if report is not None:
+        for line in report.lines():
+            click.echo(f"  {line}")
+        if report.identify.deleted_record in ("no", "transient"):
+            click.echo("  note: this repository does not keep every deletion; run "
+                       f"'oai harvest run {name} --full' now and then to catch them")
+
+
+@harvest.command("edit")
+@click.argument("name")
+@click.option("--url", help="New base URL.")
+@click.option("--prefix", help="New metadataPrefix (the next run harvests everything).")
+@click.option("--set", "set_specs", multiple=True, metavar="SPEC",
+              help="Harvest only these sets from now on (repeatable; replaces the list).")
+@click.option("--all-sets", is_flag=True, help="Harvest the whole repository again.")
+@click.option("--rate-limit", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Minimum interval between two requests.")
+@click.option("--no-rate-limit", is_flag=True, help="Drop the minimum interval.")
+@click.option("--no-check", is_flag=True, help="Save without asking the server first.")
+@pass_ctx
+def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
+         set_specs: tuple[str, ...], all_sets: bool, rate_limit: float | None,
+         no_rate_limit: bool, no_check: bool) -> None:
+    """Change how source NAME is harvested. A new prefix or set list starts the copy over at
+    the next run (the records held stay until then)."""
+    if set_specs and all_sets:
+        fail("--set and --all-sets contradict each other")
+    if rate_limit is not None and no_rate_limit:
+        fail("--rate-limit and --no-rate-limit contradict each other")
+    _check_sets(set_specs)
+    hstore = hstore_for(ctx, write=True)
+    source = hstore.require_source(name)
+    new_url = check_url(url) if url is not None else None
+    new_sets: tuple[str, ...] | None = () if all_sets else (set_specs or None)
+    if new_url is None and prefix is None and new_sets is None and rate_limit is None \
+            and not no_rate_limit:
+        fail("nothing to change (see 'oai harvest edit --help')")
+    if not no_check and (new_url or prefix or new_sets):
+        report = _check(ctx, new_url or source.base_url, prefix or source.metadata_prefix,
+                        new_sets if new_sets is not None else source.set_specs,
+                        rate_limit if rate_limit is not None else source.min_interval)
+        hstore.update_profile(source.id, **_profile(report))
+    hstore.edit_source(source.id, base_url=new_url, metadata_prefix=prefix,
+                       set_specs=new_sets, min_interval=rate_limit,
+                       clear_interval=no_rate_limit)
+    edited = hstore.require_source(name)
+    click.echo(f"edited source {edited.name}: {edited.base_url} ({edited.metadata_prefix}"
+               + (f", sets {', '.join(edited.set_specs)}" if edited.set_specs else "")
+               + (f", {edited.min_interval:g} s between requests" if edited.min_interval
+                  else "") + ")")
+    if source.last_complete_from and not edited.last_complete_from:
+        click.echo("  the next run harvests everything again")
+
+
+@harvest.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def remove(ctx: CliContext, name: str, yes: bool) -> None:
+    """Delete source NAME with every record harvested from it and its run history."""
+    hstore = hstore_for(ctx, write=True)
+    source = hstore.require_source(name)
+    total, _ = hstore.counts(source.id)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(f"removing {name!r} deletes {total} records; confirm with --yes")
+        click.confirm(f"Remove source {name!r} and its {total} harvested records?", abort=True)
+    removed = hstore.remove_source(source.id)
+    click.echo(f"removed source {name} ({removed} records)")
+
+
+@harvest.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@pass_ctx
+def list_sources(ctx: CliContext, as_json: bool) -> None:
+    """List the defined sources."""
+    for source in hstore_for(ctx, write=False).list_sources():
+        if as_json:
+            click.echo(json.dumps({"name": source.name, "url": source.base_url,
+                                   "prefix": source.metadata_prefix,
+                                   "sets": list(source.set_specs),
+                                   "rate_limit": source.min_interval}, ensure_ascii=False))
+        else:
+            sets = f" sets={','.join(source.set_specs)}" if source.set_specs else ""
+            click.echo(f"{source.name}\t{source.base_url}\t{source.metadata_prefix}{sets}")
+
+
+@harvest.command("status")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@pass_ctx
+def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
+    """Records held and the last run of each source (or of NAME)."""
+    from oai.protocol.datestamps import format_datestamp
+
+    def when(epoch: int | None) -> str | None:
+        return format_datestamp(epoch) if epoch else None
+
+    hstore = hstore_for(ctx, write=False)
+    now = hstore.now()
+    sources = [hstore.require_source(name)] if name else hstore.list_sources()
+    for source in sources:
+        total, deleted = hstore.counts(source.id)
+        last = hstore.last_run(source.id)
+        holder = source.lease_owner if (source.lease_until or 0) > now else None
+        info: dict[str, Any] = {
+            "name": source.name, "url": source.base_url, "prefix": source.metadata_prefix,
+            "sets": list(source.set_specs), "records": total, "deleted": deleted,
+            "quarantined": hstore.quarantine_count(source.id),
+            "granularity": source.granularity, "deleted_record": source.deleted_record,
+            "quirks": list(source.quirks), "incremental_from": source.last_complete_from,
+            "harvested_by": holder, "last_run": None}
+        if last is not None:
+            info["last_run"] = {
+                "id": last.id, "mode": last.mode, "status": last.status,
+                "started": when(last.started), "finished": when(last.finished),
+                "from": last.from_date, "until": last.until_date, "pages": last.pages,
+                "records": last.records, "deleted": last.deleted, "requests": last.requests,
+                "quarantined": last.quarantined, "reason": last.reason,
+                "errors": list(last.errors)}
+        if as_json:
+            click.echo(json.dumps(info, ensure_ascii=False))
+            continue
+        click.echo(f"{source.name}: {total} records ({deleted} deleted), "
+                   f"{info['quarantined']} quarantined"
+                   + (f"; being harvested by {holder}" if holder else ""))
+        if last is None:
+            click.echo("  never harvested")
+            continue
+        click.echo(f"  last run #{last.id} ({last.mode}): {last.status}, started "
+                   f"{when(last.started)}, finished {when(last.finished) or '-'}, "
+                   f"{last.pages} pages, {last.records} records, {last.requests} requests, "
+                   f"{len(last.errors)} errors")
+        if last.reason:
+            click.echo(f"  reason: {last.reason}")
