@@ -413,6 +413,18 @@ def _is_read_timeout(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
+    """The root cause in a few words: the socket's "Connection refused", not urllib3's
+    pool, retry and wrapper messages around it."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.strerror:
+            return cur.strerror
+        nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
+        cur = nxt or getattr(cur, "reason", None) or cur.__cause__ or cur.__context__
+        if not isinstance(cur, BaseException):
+            cur = None
     text = " ".join(str(exc).split())
     return text if len(text) <= 200 else text[:197] + "..."
 

@@ -5,6 +5,7 @@ Both stream: records come from the store in bounded batches and are written one 
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterable
@@ -28,16 +29,23 @@ def write_jsonl(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> 
 
 
 def write_xml(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> int:
-    """A ListRecords response document holding every record, metadata as received."""
+    """A ListRecords response document holding every record, metadata as received; with no
+    record, the noRecordsMatch answer (a ListRecords element must hold a record)."""
+    remaining = iter(rows)
+    first = next(remaining, None)
     out.write(
         ('<?xml version="1.0" encoding="UTF-8"?>\n'
          f'<OAI-PMH xmlns="{OAI}" xmlns:xsi="{XSI}" '
          f'xsi:schemaLocation="{OAI} {OAI_SCHEMA_URL}">'
          f"<responseDate>{format_datestamp(int(time.time()))}</responseDate>"
-         f'<request verb="ListRecords">{escape_text(base_url)}</request><ListRecords>'
-         ).encode())
+         f'<request verb="ListRecords">{escape_text(base_url)}</request>').encode())
+    if first is None:
+        out.write(b'<error code="noRecordsMatch">no record has been harvested from this '
+                  b"source</error></OAI-PMH>\n")
+        return 0
+    out.write(b"<ListRecords>")
     count = 0
-    for row in rows:
+    for row in itertools.chain([first], remaining):
         status = ' status="deleted"' if row.deleted else ""
         specs = "".join(f"<setSpec>{escape_text(s)}</setSpec>" for s in row.set_specs)
         header = (f"<header{status}><identifier>{escape_text(row.identifier)}</identifier>"

@@ -219,7 +219,7 @@ class SourceHarvester:
         except HarvestError as exc:
             status, reason = "failed", str(exc)
         except StoreError as exc:
-            status, reason = "failed", f"store: {exc}"
+            status, reason = "incomplete", f"store: {exc}"
         except Exception as exc:  # a bug must still leave the run recorded, in one line
             log.debug("run of %s crashed", self.source.name, exc_info=True)
             status, reason = "failed", f"internal error: {type(exc).__name__}: {exc}"

@@ -57,9 +57,13 @@ def check_url(url: str) -> str:
 
 
 def client_for(ctx: CliContext, url: str, min_interval: float | None = None) -> OAIClient:
-    """A client with the configured timeouts, for one-off requests (checks, `remote`)."""
+    """A client with the configured timeouts, for one-off requests (checks, `remote`); its
+    retry warnings are kept quiet: the outcome is said in one line."""
+    import logging
+
     from harvester.client import OAIClient
 
+    logging.getLogger("harvester").setLevel(logging.ERROR)
     c = ctx.config
     return OAIClient(url, user_agent=c.user_agent, read_timeout=c.harvest_timeout,
                      deadline=c.harvest_deadline, max_attempts=min(c.harvest_retries, 2),

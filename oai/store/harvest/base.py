@@ -7,11 +7,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
+from oai.store.errors import StoreError
 from oai.store.repository import Store
-from oai.store.resilience import retrying
+from oai.store.resilience import first_line, retrying
 
 T = TypeVar("T")
+
+ATTEMPTS = 6  # pauses of 0.25, 0.5, ... 1.25 s: about 4 s of patience in all
+PAUSE = 0.25
 
 
 class HarvestBase:
@@ -25,14 +30,22 @@ class HarvestBase:
         return self._read(self.store.clock_in)
 
     def _write(self, work: Callable[[Connection], T]) -> T:
-        """`work` in one write transaction, retried whole after a lost connection."""
+        """`work` in one write transaction, retried whole after a lost connection (with
+        patience: a failover takes seconds); any other database error is a one-line
+        StoreError, never a driver message with its SQL."""
         def attempt() -> T:
             with self.store.write_connection() as conn, conn.begin():
                 return work(conn)
-        return retrying(self.engine, attempt)
+        return self._retrying(attempt)
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         def attempt() -> T:
             with self.engine.connect() as conn:
                 return work(conn)
-        return retrying(self.engine, attempt)
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        try:
+            return retrying(self.engine, attempt, attempts=ATTEMPTS, pause=PAUSE)
+        except DBAPIError as exc:
+            raise StoreError(first_line(exc)) from exc
