@@ -41,9 +41,9 @@ def oai(env: dict[str, str], tmp_path: Path) -> Oai:
 
 @pytest.fixture
 def server() -> Iterator[Running]:
-    repo = Hostile(items(30, sets=("s:one",)) + [Item("oai:x:space", "2024-03-01T00:00:00Z",
-                                                       ("with space",))],
-                   earliest="2024-01-01T00:00:00Z", page_size=10)
+    spaced = Item("oai:x:space", "2024-03-01T00:00:00Z", ("with space",))
+    repo = Hostile([*items(30, sets=("s:one",)), spaced], earliest="2024-01-01T00:00:00Z",
+                   page_size=10)
     with serve_hostile(repo) as running:
         yield running
 
@@ -177,7 +177,7 @@ def test_a_signal_stops_the_run_recorded_and_resumable(
     proc = _start(env, "h")
     _wait_for_pages(tmp_path / "h.sqlite", 2, proc)
     proc.send_signal(signum)
-    out, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=20)
     assert proc.returncode == code, err
     assert "interrupted: run 'oai harvest run h' to resume" in err
     assert "Traceback" not in err
