@@ -21,17 +21,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.protocol.rendering import PreparedRecord, canonical_json, set_ancestors
 from oai.store import migrate
-from oai.store.engine import WRITE_OPTION, open_engine
+from oai.store.engine import WRITE_OPTION, open_engine, parse_target, unwritable_reason
+from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
 from oai.store.tables import record_sets, records, renditions, sets, settings
 
-__all__ = ["ListedRecord", "LoadSummary", "SetInfo", "Store", "StoreError"]
+__all__ = ["ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store", "StoreError"]
 
 _CHUNK = 500
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used as asked (not initialised, unreachable...)."""
 
 
 @dataclass
@@ -53,28 +50,53 @@ class LoadSummary:
 class Store(StoreReads):
     """Records, sets and settings over one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], int] | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], int] | None = None,
+                 read_only: bool = False) -> None:
         self.engine = engine
         self._clock = clock
+        self.read_only = read_only
         self._compiled: dict[tuple[Any, ...], SQLCompiler] = {}
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], int] | None = None,
-             create: bool = False) -> Store:
-        """Open the store at `url`; with create=True, initialise or migrate it first."""
+             create: bool = False, read_only: bool = False) -> Store:
+        """Open the store at `url`; with create=True, initialise or migrate it first.
+
+        read_only=True opens it so that nothing can be written (read-only commands). A SQLite
+        file this process cannot or must not write (see `unwritable_reason`), or a URL with
+        `?mode=ro`, is opened read-only anyway, so that a provider can serve it; asking to
+        create or migrate it then raises ReadOnlyStore."""
+        if create and read_only:
+            raise ValueError("a store opened read-only cannot be created")
+        target = parse_target(url)
+        path = target.sqlite_file
+        read_only = read_only or target.read_only_url
+        if path is not None:
+            if not path.exists():
+                if not create:
+                    raise StoreError(f"there is no store at {path}: run 'oai init'")
+            elif not read_only:
+                reason = unwritable_reason(path)
+                if reason and create:
+                    raise ReadOnlyStore(f"the store {path} is read-only ({reason}): it cannot "
+                                        "be initialised, migrated or written")
+                read_only = reason is not None
+        if create and read_only:
+            raise ReadOnlyStore("the store is opened read-only (mode=ro in its URL): it "
+                                "cannot be initialised, migrated or written")
         try:
-            engine = open_engine(url)
+            engine = open_engine(target, read_only=read_only)
             if create:
                 migrate.upgrade(engine)
             elif not migrate.is_current(engine):
-                raise StoreError(f"the database at {engine.url!r} is not initialised or "
-                                 "not up to date: run 'oai init'")
+                raise StoreError(f"the database at {path or target.url!r} is not initialised "
+                                 "or not up to date: run 'oai init'")
         except StoreError:
             raise
         except Exception as exc:  # driver errors: unreachable server, unreadable file...
             raise StoreError(f"cannot open the database: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from exc
-        store = cls(engine, clock)
+        store = cls(engine, clock, read_only=read_only)
         if create:
             store._ensure_settings()
         return store
