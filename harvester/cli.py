@@ -22,7 +22,11 @@ from oai.protocol.datestamps import format_datestamp
 from oai.store.harvest import HarvestStore
 
 
-def _hstore(ctx: CliContext) -> HarvestStore:
+def _hstore(ctx: CliContext, read_only: bool = False) -> HarvestStore:
+    """Writing commands create or migrate the store; reading ones (list, status, export) open
+    it read-only, so they work on a store that cannot be written and never change it."""
+    if read_only:
+        return HarvestStore(ctx.open_store(read_only=True))
     return HarvestStore(ctx.open_store(create=True))
 
 
@@ -64,7 +68,7 @@ def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str,
 @pass_ctx
 def list_sources(ctx: CliContext, as_json: bool) -> None:
     """List the defined sources."""
-    for source in _hstore(ctx).list_sources():
+    for source in _hstore(ctx, read_only=True).list_sources():
         if as_json:
             click.echo(json.dumps({"name": source.name, "url": source.base_url,
                                    "prefix": source.metadata_prefix,
@@ -200,7 +204,7 @@ def _summary(o: RunOutcome) -> str:
 @pass_ctx
 def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
     """Records held and the last run of each source (or of NAME)."""
-    hstore = _hstore(ctx)
+    hstore = _hstore(ctx, read_only=True)
     sources = [hstore.require_source(name)] if name else hstore.list_sources()
     for source in sources:
         total, deleted = hstore.counts(source.id)
@@ -247,7 +251,7 @@ def _when(epoch: int | None) -> str | None:
 @pass_ctx
 def export(ctx: CliContext, name: str, fmt: str, output: str | None) -> None:
     """Export the records harvested from source NAME (JSONL or an OAI-PMH XML document)."""
-    hstore = HarvestStore(ctx.open_store())
+    hstore = _hstore(ctx, read_only=True)
     source = hstore.require_source(name)
     rows: Iterator[Any] = hstore.iter_records(source.id)
     with _open_output(output) as out:
