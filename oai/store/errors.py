@@ -13,3 +13,10 @@ class StoreError(RuntimeError):
 class ReadOnlyStore(StoreError):
     """A write was asked of a store that is read-only (opened so, or refused by the system)."""
 
+
+class UnknownSet(StoreError):
+    """No set has that setSpec."""
+
+
+class SetInUse(StoreError):
+    """A set still holds records or sub-sets, and removing it was not forced."""

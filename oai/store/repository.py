@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +26,20 @@ from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
 from oai.store.tables import record_sets, records, renditions, sets, settings
 
-__all__ = ["ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store", "StoreError"]
+__all__ = ["KEEP", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store",
+           "StoreError"]
 
 _CHUNK = 500
+
+
+class _Keep:
+    """The type of KEEP: "leave this value as it is stored"."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
 
 
 @dataclass
@@ -125,9 +136,14 @@ class Store(StoreReads):
 
     # -- writing -------------------------------------------------------------------------
 
-    def write(self, batch: Sequence[PreparedRecord]) -> LoadSummary:
+    def write(self, batch: Sequence[PreparedRecord],
+              if_hash: Mapping[str, str] | None = None) -> LoadSummary:
         """Insert or update prepared records in one transaction; unchanged ones keep their
-        datestamp. Within a batch a later record with the same id wins."""
+        datestamp. Within a batch a later record with the same id wins.
+
+        With `if_hash` (id -> content hash read earlier), a record is written only if its
+        stored hash is still that one: read-modify-write callers never overwrite a concurrent
+        change; records left out are not counted."""
         summary = LoadSummary()
         latest = {p.id: p for p in batch}
         if not latest:
@@ -138,6 +154,9 @@ class Store(StoreReads):
                 select(records.c.id, records.c.content_hash)
                 .where(records.c.id.in_(list(latest)))
             ).all())
+            if if_hash is not None:
+                latest = {k: p for k, p in latest.items()
+                          if k in existing and existing[k] == if_hash.get(k)}
             new = [p for p in latest.values() if p.id not in existing]
             changed = [p for p in latest.values()
                        if p.id in existing and existing[p.id] != p.content_hash]
@@ -230,16 +249,21 @@ class Store(StoreReads):
                     done.extend(tombstoned)
         return done, already, unknown
 
-    def add_set(self, spec: str, name: str, description: str | None = None) -> bool:
-        """Create or rename a set (and create missing ancestors); True if it was new."""
+    def add_set(self, spec: str, name: str, description: str | _Keep | None = KEEP) -> bool:
+        """Create or rename a set (and create missing ancestors); True if it was new.
+
+        An existing set keeps its description unless one is given (None removes it)."""
         with self.write_connection() as conn, conn.begin():
             exists = conn.execute(select(sets.c.spec).where(sets.c.spec == spec)).scalar()
             if exists:
-                conn.execute(update(sets).where(sets.c.spec == spec)
-                             .values(name=name, description=description))
+                values: dict[str, Any] = {"name": name}
+                if not isinstance(description, _Keep):
+                    values["description"] = description
+                conn.execute(update(sets).where(sets.c.spec == spec).values(**values))
             else:
-                conn.execute(insert(sets).values(spec=spec, name=name,
-                                                 description=description))
+                conn.execute(insert(sets).values(
+                    spec=spec, name=name,
+                    description=None if isinstance(description, _Keep) else description))
             self._ensure_sets(conn, set(set_ancestors(spec)) - {spec})
         return not exists
 
