@@ -13,6 +13,7 @@ import json
 import click
 
 from oai.cli.context import CliContext, fail, pass_ctx
+from oai.cli.inputs import SET_SPEC
 
 
 @click.group("sets")
@@ -49,7 +50,6 @@ def sets_list(ctx: CliContext, as_json: bool) -> None:
 @pass_ctx
 def sets_add(ctx: CliContext, spec: str, name: str, description: str | None) -> None:
     """Define (or rename) the set SPEC called NAME; missing ancestors are created too."""
-    from oai.cli.loading import SET_SPEC
     from oai.store.repository import KEEP
 
     if not SET_SPEC.match(spec):

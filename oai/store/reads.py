@@ -6,7 +6,7 @@ GetRecord run on a raw driver cursor with statements compiled once per query sha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -29,6 +29,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.protocol.formats import MANDATORY_PREFIX
 from oai.store.tables import record_sets, records, renditions, sets, settings
+
+_CHUNK = 500  # ids per IN (...) list
 
 
 class ListedRecord(NamedTuple):
@@ -233,6 +235,27 @@ class StoreReads:
             query = query.where(sets.c.spec > after)
         with self.engine.connect() as conn:
             return [SetInfo(*row) for row in conn.execute(query.limit(limit))]
+
+    def defined_sets(self, specs: Iterable[str]) -> set[str]:
+        """Those of `specs` that are defined sets."""
+        wanted = list(dict.fromkeys(specs))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                found.update(conn.execute(select(sets.c.spec).where(
+                    sets.c.spec.in_(wanted[start:start + _CHUNK]))).scalars())
+        return found
+
+    def content_hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        """The stored content hash of each of `ids` that exists (to compare without writing)."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                rows = conn.execute(select(records.c.id, records.c.content_hash).where(
+                    records.c.id.in_(wanted[start:start + _CHUNK])))
+                found.update((rid, content_hash) for rid, content_hash in rows)
+        return found
 
     def stats(self) -> dict[str, Any]:
         """Counts for `oai stats`."""
