@@ -40,16 +40,19 @@ def test_load_reports_each_outcome(run, tmp_path: Path) -> None:  # type: ignore
     assert run("init").exit_code == 0
     good = write_jsonl(tmp_path / "a.jsonl", [
         record("1"), record("2", sets=["s:t"]), "{not json", {"id": "3", "type": "article"},
-        {"spec": "s", "name": "Set S", "description": "The S set"}])
+        {"spec": "s:t", "name": "Set S:T", "description": "The S:T set"}])
     result = run("load", str(good))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # anything rejected: not a success
     assert "2 added, 0 updated, 0 unchanged, 2 rejected; 1 sets defined" in result.output
     assert "a.jsonl:3: not valid JSON" in result.output
     assert "a.jsonl:4 (id 3): record: must contain ['titles']" in result.output or \
         "a.jsonl:4 (id 3)" in result.output
+    assert result.output.rstrip().splitlines()[-1] == "Error: 2 of 5 inputs were rejected"
     again = run("load", "--json", str(good))
-    summary = json.loads(again.output.strip().splitlines()[-1])
+    assert again.exit_code == 1
+    summary = json.loads(again.output.strip().splitlines()[0])
     assert (summary["added"], summary["unchanged"], len(summary["rejected"])) == (0, 2, 2)
+    assert summary["ok"] is False
     stats = json.loads(run("stats", "--json").output)
     assert stats["records"] == 2 and stats["sets"] == 2
 

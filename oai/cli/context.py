@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from oai.config import Config
-from oai.store.repository import Store
+
+if TYPE_CHECKING:
+    from oai.store.repository import Store
 
 
 @dataclass
@@ -16,10 +18,14 @@ class CliContext:
     config: Config
     _store: Store | None = field(default=None, repr=False)
 
-    def open_store(self, create: bool = False) -> Store:
-        """The store at the configured URL; create=True initialises or migrates it."""
+    def open_store(self, create: bool = False, read_only: bool = False) -> Store:
+        """The store at the configured URL; create=True initialises or migrates it,
+        read_only=True opens it so that nothing at all is written (read-only commands)."""
         if self._store is None:
-            self._store = Store.open(self.config.database_url, create=create)
+            from oai.store.repository import Store  # SQLAlchemy: not before a command runs
+
+            self._store = Store.open(self.config.database_url, create=create,
+                                     read_only=read_only)
         return self._store
 
 

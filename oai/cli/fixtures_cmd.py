@@ -10,8 +10,6 @@ from typing import IO, Any
 
 import click
 
-from oai.fixtures import generate_records, generated_sets
-
 
 @click.group("fixtures")
 def fixtures() -> None:
@@ -31,6 +29,8 @@ def fixtures() -> None:
               help="JSONL file to write, or - for standard output.")
 def generate(count: int, seed: int, start: int, deleted_ratio: float, output: str) -> None:
     """Write COUNT synthetic records as JSON Lines."""
+    from oai.fixtures import generate_records
+
     records = generate_records(count, seed=seed, start=start, deleted_ratio=deleted_ratio)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     if output == "-":
@@ -68,6 +68,8 @@ def _write(fh: IO[str], records: Iterable[dict[str, Any]], dumps: Callable[[Any]
               help="JSON file to write, or - for standard output.")
 def sets(output: str) -> None:
     """Write the set definitions used by generated records as a JSON array."""
+    from oai.fixtures import generated_sets
+
     text = json.dumps(generated_sets(), ensure_ascii=False, indent=2) + "\n"
     try:
         with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as fh:

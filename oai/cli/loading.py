@@ -1,137 +1,156 @@
-"""Reading record files for `oai load`: JSON (object or array) and JSONL, files or folders.
+"""`oai load`'s work: define the inputs' sets, then prepare records and write them in batches.
 
-Inputs are streamed: a JSONL file is read line by line, so memory stays flat however large
-it is; records are prepared (validated, rendered, schema-checked) outside the write
-transaction and written in batches.
+Records are prepared (validated, rendered, schema-checked) outside the write transaction and
+written in batches; a bad record is rejected with its reason and never touches what is stored.
+A record naming a set that is neither in the store nor defined by the inputs is rejected,
+unless sets may be created. A dry run does all of this and writes nothing.
+
+Heavy modules (SQLAlchemy, lxml) are imported when a Loader is built, not with this module.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oai.protocol.records import InvalidRecord
-from oai.protocol.rendering import PreparedRecord, prepare_record
-from oai.store.repository import LoadSummary, Store
+from oai.cli.inputs import SET_SPEC, InputItem, Inputs, SetDefinition, iter_inputs, parse_set
 
-SET_SPEC = re.compile(r"\A[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*\Z")
-SUFFIXES = (".json", ".jsonl", ".ndjson")
+if TYPE_CHECKING:
+    from oai.protocol.rendering import PreparedRecord
+    from oai.store.repository import Store
+
+__all__ = ["SET_SPEC", "InputItem", "Inputs", "LoadCounts", "Loader", "iter_inputs"]
 
 
 @dataclass
-class InputItem:
-    """One object read from an input (or a read error), with where it came from."""
+class LoadCounts:
+    """What a load did (or, in a dry run, would do)."""
 
-    where: str
-    kind: str  # "record", "set" or "error"
-    value: Any = None
-    advance: int = 0  # bytes consumed, for the progress bar
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    sets_defined: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
 
     @property
-    def size(self) -> int:
-        return self.advance
+    def inputs(self) -> int:
+        return self.added + self.updated + self.unchanged + len(self.rejected)
 
 
-@dataclass
-class Inputs:
-    files: list[InputItem] = field(default_factory=list)
+class Loader:
+    """Defines sets and writes records into `store` (or only checks them, in a dry run)."""
 
-    def __iter__(self) -> Iterator[InputItem]:
-        for file in self.files:
-            yield from _read_file(Path(file.where), file.advance)
+    def __init__(self, store: Store, batch_size: int = 500, dry_run: bool = False,
+                 create_sets: bool = False) -> None:
+        from oai.protocol.records import InvalidRecord
+        from oai.protocol.rendering import prepare_record, set_ancestors
 
-
-def iter_inputs(paths: list[str]) -> Inputs:
-    """The files to read, folders expanded (sorted, recursively) to their .json/.jsonl files."""
-    found: list[InputItem] = []
-    for raw in paths:
-        path = Path(raw)
-        candidates = (sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-                      if path.is_dir() else [path])
-        for candidate in candidates:
-            found.append(InputItem(str(candidate), "file", advance=candidate.stat().st_size))
-    return Inputs(found)
-
-
-def _classify(value: Any, where: str, advance: int) -> InputItem:
-    if isinstance(value, dict) and "spec" in value and "id" not in value:
-        return InputItem(where, "set", value, advance)
-    return InputItem(where, "record", value, advance)
-
-
-def _read_file(path: Path, size: int) -> Iterator[InputItem]:
-    if path.suffix in (".jsonl", ".ndjson"):
-        with path.open("rb") as fh:
-            for number, line in enumerate(fh, 1):
-                where = f"{path}:{number}"
-                if not line.strip():
-                    yield InputItem(where, "skip", advance=len(line))
-                    continue
-                try:
-                    value = json.loads(line)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    yield InputItem(where, "error", f"not valid JSON: {exc}", len(line))
-                    continue
-                yield _classify(value, where, len(line))
-        return
-    try:
-        with path.open("rb") as fh:
-            value = json.load(fh)
-    except (ValueError, UnicodeDecodeError) as exc:
-        yield InputItem(str(path), "error", f"not valid JSON: {exc}", size)
-        return
-    items = value if isinstance(value, list) else [value]
-    for index, item in enumerate(items):
-        where = f"{path}[{index}]" if isinstance(value, list) else str(path)
-        yield _classify(item, where, size if index == len(items) - 1 else 0)
-
-
-class RecordBatcher:
-    """Prepares records and writes them in batches; rejects bad ones with a reason."""
-
-    def __init__(self, store: Store, batch_size: int = 500) -> None:
+        self._prepare = prepare_record
+        self._invalid = InvalidRecord
+        self._ancestors = set_ancestors
         self.store = store
         self.batch_size = max(1, batch_size)
-        self.summary = LoadSummary()
-        self.sets_added = 0
+        self.dry_run = dry_run
+        self.create_sets = create_sets
+        self.counts = LoadCounts()
         self._batch: list[PreparedRecord] = []
+        self._defined: set[str] = set()  # by the inputs, ancestors included
+        self._known: dict[str, bool] = {}  # spec -> in the store
+        self._set_items: set[str] = set()  # `where` of the set items already handled
+
+    # -- sets ----------------------------------------------------------------------------
+
+    def define_sets(self, inputs: Inputs) -> None:
+        """First pass: the inputs' set definitions, written before any record (later
+        definitions of the same set win), so records may name sets defined anywhere."""
+        definitions: dict[str, SetDefinition] = {}
+        for item in inputs.set_items():
+            self._set_items.add(item.where)
+            parsed = parse_set(item)
+            if isinstance(parsed, str):
+                self.counts.rejected.append((item.where, parsed))
+                continue
+            definitions.pop(parsed.spec, None)
+            definitions[parsed.spec] = parsed
+            self.counts.sets_defined += 1
+        for definition in definitions.values():
+            self._defined.update(self._ancestors(definition.spec))
+            if not self.dry_run:
+                self._write_set(definition)
+
+    def _write_set(self, definition: SetDefinition) -> None:
+        from oai.store.repository import KEEP
+
+        self.store.add_set(definition.spec, definition.name,
+                           definition.description if definition.has_description else KEEP)
+
+    def _undefined(self, specs: tuple[str, ...]) -> list[str]:
+        unknown = [s for s in specs if s not in self._defined and s not in self._known]
+        if unknown:
+            found = self.store.defined_sets(unknown)
+            self._known.update({s: s in found for s in unknown})
+        return [s for s in specs if s not in self._defined and not self._known.get(s)]
+
+    # -- records -------------------------------------------------------------------------
 
     def add(self, item: InputItem) -> None:
         if item.kind == "skip":
             return
+        if item.kind == "set":
+            if item.where not in self._set_items:  # not seen by the first pass: define it now
+                self._set_items.add(item.where)
+                parsed = parse_set(item)
+                if isinstance(parsed, str):
+                    self.counts.rejected.append((item.where, parsed))
+                    return
+                self._defined.update(self._ancestors(parsed.spec))
+                self.counts.sets_defined += 1
+                if not self.dry_run:
+                    self._write_set(parsed)
+            return
         if item.kind == "error":
-            self.summary.rejected.append((item.where, str(item.value)))
+            self.counts.rejected.append((item.where, str(item.value)))
             return
         try:
-            prepared = prepare_record(item.value)
-        except InvalidRecord as exc:
-            label = item.value.get("id") if isinstance(item.value, dict) else None
-            where = f"{item.where} (id {label})" if isinstance(label, str) else item.where
-            self.summary.rejected.append((where, str(exc)))
+            prepared = self._prepare(item.value)
+        except self._invalid as exc:
+            self._reject(item, str(exc))
             return
+        if not self.create_sets:
+            missing = self._undefined(prepared.set_specs)
+            if missing:
+                many = len(missing) > 1
+                self._reject(item, f"record.sets: set{'s' if many else ''} "
+                                   f"{', '.join(missing)} {'are' if many else 'is'} not defined "
+                                   "(define it in the inputs or with 'oai sets add', or load "
+                                   "with --create-sets)")
+                return
         self._batch.append(prepared)
         if len(self._batch) >= self.batch_size:
             self.flush()
 
-    def add_set(self, item: InputItem) -> None:
-        value = item.value
-        spec, name = value.get("spec"), value.get("name")
-        description = value.get("description")
-        if not isinstance(spec, str) or not SET_SPEC.match(spec):
-            self.summary.rejected.append((item.where, f"invalid setSpec {spec!r}"))
-        elif not isinstance(name, str) or not name.strip():
-            self.summary.rejected.append((item.where, f"set {spec}: a name is required"))
-        elif description is not None and not isinstance(description, str):
-            self.summary.rejected.append((item.where, f"set {spec}: description must be text"))
-        else:
-            self.store.add_set(spec, name, description)
-            self.sets_added += 1
+    def _reject(self, item: InputItem, reason: str) -> None:
+        value: Any = item.value
+        label = value.get("id") if isinstance(value, dict) else None
+        where = f"{item.where} (id {label})" if isinstance(label, str) else item.where
+        self.counts.rejected.append((where, reason))
 
     def flush(self) -> None:
-        if self._batch:
-            self.summary.merge(self.store.write(self._batch))
-            self._batch = []
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        if self.dry_run:
+            latest = {p.id: p for p in batch}
+            stored = self.store.content_hashes(list(latest))
+            for p in latest.values():
+                if p.id not in stored:
+                    self.counts.added += 1
+                elif stored[p.id] != p.content_hash:
+                    self.counts.updated += 1
+                else:
+                    self.counts.unchanged += 1
+            return
+        written = self.store.write(batch)
+        self.counts.added += written.added
+        self.counts.updated += written.updated
+        self.counts.unchanged += written.unchanged
