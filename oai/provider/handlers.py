@@ -34,8 +34,8 @@ from oai.protocol.namespaces import (
     XSI,
 )
 from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
+from oai.protocol.writer import CLOSE, error_elements, header_bytes, open_envelope
 from oai.protocol.xmltext import escape_text
-from oai.provider.envelope import CLOSE, error_elements, open_envelope
 from oai.store.repository import ListedRecord, Store
 
 GRANULARITY = Granularity.SECONDS
@@ -104,9 +104,7 @@ class Provider:
         # local ids are validated against the record schema: only & needs escaping
         identifier = self._id_prefix_bytes + row.id.replace("&", "&amp;").encode("utf-8")
         specs = _set_specs_bytes(row.specs) if row.specs else b""
-        status = b' status="deleted"' if row.deleted else b""
-        return (b"<header%s><identifier>%s</identifier><datestamp>%s</datestamp>%s</header>"
-                % (status, identifier, _datestamp_bytes(row.datestamp), specs))
+        return header_bytes(identifier, _datestamp_bytes(row.datestamp), row.deleted, specs)
 
     def _record(self, row: ListedRecord) -> bytes:
         """One <record>, as bytes around the stored fragment (the hot path of ListRecords)."""
