@@ -9,10 +9,12 @@ already escaped and encoded, and `header` is the same element built from plain t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote
 
 from oai.protocol.datestamps import format_datestamp
 from oai.protocol.namespaces import OAI, OAI_SCHEMA_URL, XSI
-from oai.protocol.xmltext import escape_attr, escape_text
+from oai.protocol.syntax import echoable, is_identifier
+from oai.protocol.xmltext import escape_attr, escape_text, strip_illegal_xml_chars
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 OPEN_ROOT = f'<OAI-PMH xmlns="{OAI}" xmlns:xsi="{XSI}" xsi:schemaLocation="{OAI} {OAI_SCHEMA_URL}">'
@@ -26,11 +28,21 @@ def open_envelope(response_epoch: int, base_url: str,
                   arguments: Mapping[str, str] | None) -> str:
     """Everything up to the verb (or error) element: declaration, root, responseDate and
     the request element; `arguments` None means a bare request element (badVerb,
-    badArgument)."""
-    attrs = "".join(f' {k}="{escape_attr(v)}"' for k, v in (arguments or {}).items())
+    badArgument). Only values of their attribute's schema type are echoed, and the base
+    URL is made an xs:anyURI if it is not one: no argument can make a response invalid."""
+    attrs = "".join(f' {k}="{escape_attr(v)}"' for k, v in echoable(arguments or {}).items())
     return (f"{XML_DECLARATION}{OPEN_ROOT}"
             f"<responseDate>{format_datestamp(response_epoch)}</responseDate>"
-            f"<request{attrs}>{escape_text(base_url)}</request>")
+            f"<request{attrs}>{escape_text(_any_uri(base_url))}</request>")
+
+
+def _any_uri(url: str) -> str:
+    """`url`, percent-encoded where libxml2 would not take it as an xs:anyURI; "" (a valid,
+    empty URI reference) if even that fails."""
+    if is_identifier(url):
+        return url
+    quoted = quote(strip_illegal_xml_chars(url), safe="/:@!$&'()*+,;=?~")
+    return quoted if is_identifier(quoted) else ""
 
 
 def error_elements(errors: Iterable[tuple[str, str]]) -> str:

@@ -78,13 +78,14 @@ class Provider:
 
     def handle(self, pairs: Iterable[tuple[str, str]], base_url: str) -> Response:
         """The whole response to one request (GET and POST arrive here identically)."""
-        pairs = list(pairs)
         now = int(self._wall_clock())
+        request: OAIRequest | None = None
         try:
             request = parse_request(pairs, GRANULARITY)
             body = getattr(self, f"_{request.verb}")(request, base_url)
         except OAIError as error:
-            echo = dict(pairs) if error.echo_request_arguments else None
+            echo = (request_echo(request) if request is not None
+                    and error.echo_request_arguments else None)
             return Response([open_envelope(now, base_url, echo),
                              error_elements([(error.code, error.message)]), CLOSE])
         return Response([open_envelope(now, base_url, request_echo(request)), *body, CLOSE])
