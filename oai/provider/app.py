@@ -1,18 +1,30 @@
-"""Flask application factory: one endpoint, `/oai`, answering GET and POST identically."""
+"""Flask application factory: one endpoint, `/oai`, answering GET and POST identically.
+
+A database that does not answer is HTTP 503 with Retry-After (spec 3.1.2.2) and an OAI-PMH
+body; any other failure is logged and answered the same way, since the next request may
+well work: never an HTML error page.
+"""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, redirect, request
 
 from oai.config import Config, load_config
 from oai.protocol.tokens import TokenCodec
+from oai.protocol.writer import error_document
 from oai.provider.compression import compress, negotiate
 from oai.provider.handlers import Provider
+from oai.store.failures import StoreUnavailable
 from oai.store.repository import Store
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
+#: Seconds a client is asked to wait when the database does not answer.
+RETRY_AFTER_SECONDS = 10
+UNAVAILABLE_MESSAGE = ("the repository cannot answer right now (its database is unavailable); "
+                       "retry after {seconds} seconds")
 
 
 def create_app(config: Config | None = None, store: Store | None = None) -> Flask:
@@ -27,6 +39,9 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     app = Flask(__name__)
     app.config["OAI_PROVIDER"] = provider
 
+    def base_url() -> str:
+        return config.base_url or request.base_url
+
     @app.route("/oai", methods=["GET", "POST"])
     def oai_endpoint() -> Response:
         if request.method == "POST":
@@ -34,10 +49,9 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
         else:
             raw = request.query_string.decode("latin-1")
         pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
-        base_url = config.base_url or request.base_url
         # A response is bounded by the page size, so it is sent as one buffer with a
         # Content-Length: one write instead of hundreds of chunked ones.
-        body = provider.handle(pairs, base_url).body()
+        body = provider.handle(pairs, base_url()).body()
         headers = {"Vary": "Accept-Encoding"}
         coding = negotiate(request.headers.get("Accept-Encoding")) if config.compression \
             else None
@@ -49,5 +63,24 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     @app.route("/")
     def index() -> Response:
         return redirect("/oai?verb=Identify")  # type: ignore[return-value]
+
+    def oai_error(status: int, message: str, headers: dict[str, str]) -> Response:
+        body = error_document(int(time.time()), base_url(), [("badArgument", message)])
+        return Response(body, status=status, content_type=CONTENT_TYPE, headers=headers)
+
+    def unavailable() -> Response:
+        return oai_error(503, UNAVAILABLE_MESSAGE.format(seconds=RETRY_AFTER_SECONDS),
+                         {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> Response:
+        app.logger.warning("503 for %s: %s", request.path, error)
+        return unavailable()
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        app.logger.error("error answering %s %s", request.method, request.path,
+                         exc_info=error)
+        return unavailable()
 
     return app

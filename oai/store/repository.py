@@ -4,7 +4,9 @@ reads the provider serves from.
 Every public method runs its own short transaction. Rendering and validation happen before a
 write transaction opens (see `oai.protocol.rendering`), so the write lock is held only for the
 SQL itself, and the datestamp read under that lock is never older than the commit by more than
-a few milliseconds.
+a few milliseconds. The reads the provider serves from run once more on a fresh connection if
+theirs was lost, and raise StoreUnavailable if the database still does not answer
+(`oai.store.failures`).
 """
 
 from __future__ import annotations
@@ -40,13 +42,10 @@ from oai.protocol.formats import MANDATORY_PREFIX
 from oai.protocol.rendering import PreparedRecord, canonical_json, set_ancestors
 from oai.store import migrate
 from oai.store.engine import WRITE_OPTION, open_engine
+from oai.store.failures import StoreError, lost_connection, retried_read
 from oai.store.tables import record_sets, records, renditions, sets, settings
 
 _CHUNK = 500
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used as asked (not initialised, unreachable...)."""
 
 
 @dataclass
@@ -140,6 +139,7 @@ class Store:
         return int(conn.execute(text("SELECT FLOOR(EXTRACT(EPOCH FROM clock_timestamp()))"))
                    .scalar_one())
 
+    @retried_read
     def now(self) -> int:
         with self.engine.connect() as conn:
             return self.clock_in(conn)
@@ -159,6 +159,7 @@ class Store:
             if rows:
                 conn.execute(insert(settings), rows)
 
+    @retried_read
     def setting(self, key: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
@@ -285,6 +286,7 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
+    @retried_read
     def earliest_datestamp(self) -> int:
         """The oldest datestamp, tombstones included; the store's creation time when empty."""
         with self.engine.connect() as conn:
@@ -315,6 +317,7 @@ class Store:
             query = query.where(ds >= from_epoch)
         return query, ds, rid
 
+    @retried_read
     def list_page(self, prefix: str, set_spec: str | None, from_epoch: int | None,
                   until_epoch: int, after: tuple[int, str] | None, limit: int,
                   with_metadata: bool) -> list[ListedRecord]:
@@ -347,6 +350,10 @@ class Store:
             cursor.execute(compiled.string, params)
             rows = cursor.fetchall()
             cursor.close()
+        except Exception as error:
+            if lost_connection(error, self.engine):
+                raw.invalidate()  # never hand a dead connection back to the pool
+            raise
         finally:
             raw.close()
         return list(rows)
@@ -375,6 +382,7 @@ class Store:
                                                          bindparam("after_id")))
         return self._compile(query.order_by(ds, rid).limit(limit))
 
+    @retried_read
     def count_list(self, prefix: str, set_spec: str | None, from_epoch: int | None,
                    until_epoch: int) -> int:
         """Records of a list window. oai_dc is rendered for every record (a write fails
@@ -396,6 +404,7 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    @retried_read
     def get_record(self, record_id: str, prefix: str) -> tuple[ListedRecord, bool] | None:
         """The record (with its fragment in `prefix`) and whether it exists in that format."""
         rows = self._fetch_compiled(("get",), lambda: self._compile(
@@ -412,6 +421,7 @@ class Store:
         listed = ListedRecord(row[0], row[1], bool(row[2]), row[3], row[4])
         return listed, row[5] is not None
 
+    @retried_read
     def record_formats(self, record_id: str) -> list[str] | None:
         """Prefixes the record is disseminated in; None if the record does not exist."""
         with self.engine.connect() as conn:
@@ -422,10 +432,12 @@ class Store:
                                      .where(renditions.c.record_id == record_id)
                                      .order_by(renditions.c.prefix)).scalars())
 
+    @retried_read
     def count_sets(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(sets)).scalar_one())
 
+    @retried_read
     def sets_page(self, after: str | None, limit: int) -> list[SetInfo]:
         query = select(sets.c.spec, sets.c.name, sets.c.description).order_by(sets.c.spec)
         if after is not None:
