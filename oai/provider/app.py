@@ -1,8 +1,9 @@
 """Flask application factory: one endpoint, `/oai`, answering GET and POST identically.
 
-A database that does not answer is HTTP 503 with Retry-After (spec 3.1.2.2) and an OAI-PMH
-body; any other failure is logged and answered the same way, since the next request may
-well work: never an HTML error page.
+Whatever reaches /oai is answered with an OAI-PMH document, never an HTML error page: other
+HTTP methods and requests Werkzeug refuses (a body over MAX_BODY_BYTES, say) are badArgument
+in HTTP 200; a database that does not answer is HTTP 503 with Retry-After (spec 3.1.2.2);
+any other failure is logged and answered the same way, since the next request may well work.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, redirect, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from oai.config import Config, load_config
 from oai.protocol.tokens import TokenCodec
@@ -23,6 +25,9 @@ from oai.store.repository import Store
 CONTENT_TYPE = "text/xml; charset=utf-8"
 #: Seconds a client is asked to wait when the database does not answer.
 RETRY_AFTER_SECONDS = 10
+#: OAI-PMH arguments in a POST body take a few hundred bytes; refuse to buffer more.
+MAX_BODY_BYTES = 64 * 1024
+ALLOWED_METHODS = "GET, HEAD, POST"
 UNAVAILABLE_MESSAGE = ("the repository cannot answer right now (its database is unavailable); "
                        "retry after {seconds} seconds")
 
@@ -38,11 +43,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
 
     app = Flask(__name__)
     app.config["OAI_PROVIDER"] = provider
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     def base_url() -> str:
         return config.base_url or request.base_url
 
-    @app.route("/oai", methods=["GET", "POST"])
+    # OPTIONS is answered by our error handler like any other method, not by Flask.
+    @app.route("/oai", methods=["GET", "POST"], provide_automatic_options=False)
     def oai_endpoint() -> Response:
         if request.method == "POST":
             raw = request.get_data(cache=False).decode("latin-1")
@@ -71,6 +78,18 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     def unavailable() -> Response:
         return oai_error(503, UNAVAILABLE_MESSAGE.format(seconds=RETRY_AFTER_SECONDS),
                          {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response | HTTPException:
+        if request.path != "/oai":
+            return error  # unknown paths keep their plain 404
+        if isinstance(error, MethodNotAllowed):
+            return oai_error(200, f"OAI-PMH requests use GET or POST, not {request.method}",
+                             {"Allow": ALLOWED_METHODS})
+        if (error.code or 500) >= 500:
+            app.logger.error("HTTP %s on %s: %s", error.code, request.path, error)
+            return unavailable()
+        return oai_error(200, f"the request cannot be read: {error.name}", {})
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable) -> Response:
