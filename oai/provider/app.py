@@ -12,7 +12,7 @@ import time
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, redirect, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
 from oai.config import Config, load_config
 from oai.protocol.tokens import TokenCodec
@@ -51,10 +51,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     # OPTIONS is answered by our error handler like any other method, not by Flask.
     @app.route("/oai", methods=["GET", "POST"], provide_automatic_options=False)
     def oai_endpoint() -> Response:
-        if request.method == "POST":
-            raw = request.get_data(cache=False).decode("latin-1")
-        else:
-            raw = request.query_string.decode("latin-1")
+        raw = _read_body() if request.method == "POST" else \
+            request.query_string.decode("latin-1")
         pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
         # A response is bounded by the page size, so it is sent as one buffer with a
         # Content-Length: one write instead of hundreds of chunked ones.
@@ -103,3 +101,14 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
         return unavailable()
 
     return app
+
+
+def _read_body() -> str:
+    """The POST body as latin-1 text (parse_qsl decodes the escapes as UTF-8)."""
+    try:
+        return request.get_data(cache=False).decode("latin-1")
+    except HTTPException:
+        raise
+    except Exception as error:  # the server cannot decode it: broken chunked coding...
+        raise BadRequest(f"the request body cannot be read ({type(error).__name__})") \
+            from error

@@ -1,0 +1,188 @@
+"""`oai serve` over real HTTP: requests gunicorn refuses itself, any method, any bytes.
+Every answer must be HTTP 200 (or 503 with Retry-After) and a schema-valid OAI-PMH
+document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote, urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from oai.protocol.schemas import validate_response
+from oai.store.repository import Store
+from tests.conftest import NS, error_codes, put, record
+from tests.serving import RawResponse, Served, oai_serve, raw_request, request_bytes
+
+ID = "oai:test.example.org:"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("served")
+    url = f"sqlite:///{folder / 'store.sqlite'}"
+    store = Store.open(url, create=True)
+    put(store, *[record(f"r{i}", sets=[f"s{i % 4}", "t:u"]) for i in range(9)])
+    store.delete(["r3"])
+    store.close()
+    with oai_serve(url, folder / "serve.log", page_size="3", sets_page_size="2") as server:
+        yield server
+
+
+def check(resp: RawResponse, method: str = "GET") -> etree._Element | None:
+    """200, or 503 with Retry-After; XML; schema-valid unless HEAD."""
+    assert resp.status in (200, 503), (resp.status, resp.body[:300])
+    if resp.status == 503:
+        assert int(resp.headers["retry-after"]) > 0
+    assert resp.headers["content-type"] == "text/xml; charset=utf-8"
+    if method == "HEAD":
+        assert resp.body == b""
+        return None
+    validate_response(resp.body)
+    return etree.fromstring(resp.body)
+
+
+def bad_argument(resp: RawResponse) -> None:
+    assert resp.status == 200
+    root = check(resp)
+    assert root is not None and error_codes(root) == ["badArgument"]
+    assert root.find("o:request", NS).attrib == {}
+
+
+GET = b"GET /oai?verb=Identify HTTP/1.1\r\nHost: x\r\n"
+REFUSED_BY_GUNICORN = {
+    "over-long request line": b"GET /oai?verb=Identify&x=" + b"a" * 20_000
+                              + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "far over-long request line": b"GET /oai?verb=Identify&x=" + b"a" * 300_000
+                                  + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "garbage request line": b"GARBAGE\r\n\r\n",
+    "lower-case method": b"get /oai?verb=Identify HTTP/1.1\r\nHost: x\r\n\r\n",
+    "unknown HTTP version": b"GET /oai?verb=Identify HTTP/9.9\r\nHost: x\r\n\r\n",
+    "NUL in the target": b"GET /oai?verb=Identify\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "HTTP/0.9": b"GET /oai?verb=Identify\r\n\r\n",
+    "invalid header name": GET + b"Bad Name: x\r\n\r\n",
+    "too many headers": GET + b"".join(b"X-%d: y\r\n" % i for i in range(300)) + b"\r\n",
+    "over-long header": GET + b"X-Big: " + b"y" * 20_000 + b"\r\n\r\n",
+    "unsupported transfer coding": b"POST /oai HTTP/1.1\r\nHost: x\r\n"
+                                   b"Transfer-Encoding: gzip\r\n\r\n",
+    "broken chunked body": b"POST /oai HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                           b"\r\n\r\nZZ\r\nverb=Identify\r\n0\r\n\r\n",
+    "binary noise": bytes(range(1, 256)) + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("data", REFUSED_BY_GUNICORN.values(), ids=REFUSED_BY_GUNICORN.keys())
+def test_requests_gunicorn_refuses_get_bad_argument(served: Served, data: bytes) -> None:
+    bad_argument(raw_request(served.port, data))
+    assert served.request("GET", "/oai?verb=Identify").status == 200
+
+
+def test_a_refused_head_gets_no_body(served: Served) -> None:
+    resp = raw_request(served.port, b"HEAD /oai?verb=Identify\x00 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert resp.status == 200 and resp.body == b""
+    assert int(resp.headers["content-length"]) > 0
+
+
+def test_the_request_line_limit_is_kept_but_generous(served: Served) -> None:
+    identifier = ID + "x" * 7_900
+    root = check(served.request("GET", "/oai?" + urlencode(
+        {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": identifier})))
+    assert root is not None and error_codes(root) == ["idDoesNotExist"]  # the app answered
+    assert root.find("o:request", NS).get("identifier") == identifier
+    longer = "/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier=" + "x" * 9_000
+    bad_argument(served.request("GET", longer))  # refused before the app, in OAI-PMH
+    # a POST body carries what a request line cannot
+    root = check(served.request("POST", "/oai", urlencode(
+        {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": ID + "x" * 20_000})
+        .encode()))
+    assert root is not None and error_codes(root) == ["idDoesNotExist"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND",
+                                    "FOO", "HEAD"])
+def test_every_method(served: Served, method: str) -> None:
+    body = b"verb=Identify" if method in ("PUT", "PATCH") else None
+    resp = served.request(method, "/oai?verb=Identify", body)
+    root = check(resp, method)
+    if method != "HEAD":
+        assert root is not None and error_codes(root) == ["badArgument"]
+        assert resp.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_unknown_paths_may_404_but_not_500(served: Served) -> None:
+    for path in ("/nope", "/oai/", "/oai/..%2f", "/%ff%fe", "/oai%00"):
+        assert served.request("GET", path + "?verb=Identify").status == 404
+
+
+def test_a_full_harvest(served: Served) -> None:
+    assert len(harvest(served, "ListRecords", "o:record")) == 9
+    assert len(harvest(served, "ListSets", "o:set")) == 6
+
+
+def harvest(served: Served, verb: str, item: str, **params: str) -> list[etree._Element]:
+    """Every item of a list over real HTTP; a 503 is retried, as a harvester would."""
+    if verb != "ListSets":
+        params = {"metadataPrefix": "oai_dc", **params}
+    query = {"verb": verb, **params}
+    items: list[etree._Element] = []
+    retries = 0
+    while True:
+        resp = served.request("GET", "/oai?" + urlencode(query))
+        root = check(resp)
+        assert root is not None
+        if resp.status == 503:
+            retries += 1
+            assert retries < 200, "the database never came back"
+            continue
+        assert error_codes(root) == []
+        items += root.findall(f"o:{verb}/{item}", NS)
+        token = root.findtext(f"o:{verb}/o:resumptionToken", namespaces=NS)
+        if not token:
+            return items
+        query = {"verb": verb, "resumptionToken": token}
+
+
+# -- properties over real HTTP ---------------------------------------------------------------
+
+_TARGET_BYTES = st.binary(max_size=200).map(
+    lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+_PAIRS = st.lists(st.tuples(
+    st.sampled_from(["verb", "metadataPrefix", "identifier", "from", "until", "set",
+                     "resumptionToken", "x"]),
+    st.one_of(st.sampled_from(["Identify", "ListRecords", "ListIdentifiers", "GetRecord",
+                               "ListSets", "ListMetadataFormats", "oai_dc", "t", "t:u",
+                               ID + "r1", "2001-01-01", ""]),
+              st.text(max_size=20), st.text(max_size=3).map(lambda t: t * 1500))),
+    max_size=5)
+_METHODS = st.one_of(st.sampled_from(["GET", "POST", "HEAD", "PUT", "OPTIONS", "get"]),
+                     st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126),
+                             min_size=1, max_size=10))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=_METHODS, pairs=_PAIRS, raw=st.one_of(st.none(), _TARGET_BYTES),
+       in_body=st.booleans())
+def test_any_request_over_http(served: Served, method: str, pairs: list[tuple[str, str]],
+                               raw: bytes | None, in_body: bool) -> None:
+    query = urlencode(pairs, errors="surrogatepass").encode() if raw is None else raw
+    if in_body:
+        resp = raw_request(served.port, request_bytes(method, "/oai", query))
+    else:
+        resp = raw_request(served.port, request_bytes(method, b"/oai?" + query))
+    check(resp, "HEAD" if method == "HEAD" else method)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=st.one_of(st.text(max_size=100), st.binary(max_size=60).map(
+    lambda b: quote(b).replace("%2E", "."))), verb=st.sampled_from(
+    ["ListRecords", "ListIdentifiers", "ListSets"]))
+def test_any_token_over_http(served: Served, token: str, verb: str) -> None:
+    query = f"verb={verb}&resumptionToken={quote(token, safe='%.')}"
+    root = check(served.request("GET", "/oai?" + query))
+    assert root is not None and error_codes(root) in (["badResumptionToken"],
+                                                      ["badArgument"])
