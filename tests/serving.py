@@ -1,5 +1,5 @@
-"""Test helpers for real HTTP: `oai serve` in a subprocess on a free loopback port, and a raw
-socket client that can send any bytes at all."""
+"""Test helpers for real HTTP: `oai serve` in a subprocess on a free loopback port, a raw
+socket client that can send any bytes at all, and a TCP proxy whose plug can be pulled."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 OAI = str(Path(sys.executable).with_name("oai"))
@@ -112,3 +113,57 @@ def _wait_until_up(served: Served, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError("oai serve did not come up")
+
+
+@dataclass
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to a target address; `down()` closes the listener and every
+    forwarded connection (the database is gone), `up()` listens again on the same port."""
+
+    target: tuple[str, int]
+    port: int = field(default_factory=free_port)
+    _listener: socket.socket | None = None
+    _sockets: list[socket.socket] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        with self._lock:
+            doomed, self._sockets = self._sockets, []
+            if self._listener is not None:
+                doomed.append(self._listener)
+                self._listener = None
+        for sock in doomed:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)

@@ -1,21 +1,27 @@
-"""`oai serve` over real HTTP: requests gunicorn refuses itself, any method, any bytes.
-Every answer must be HTTP 200 (or 503 with Retry-After) and a schema-valid OAI-PMH
-document."""
+"""`oai serve` over real HTTP: requests gunicorn refuses itself, any method, any bytes, and
+a database that loses its connections or goes away. Every answer must be HTTP 200 (or 503
+with Retry-After) and a schema-valid OAI-PMH document."""
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from oai.protocol.schemas import validate_response
 from oai.store.repository import Store
 from tests.conftest import NS, error_codes, put, record
-from tests.serving import RawResponse, Served, oai_serve, raw_request, request_bytes
+from tests.serving import RawResponse, Served, TcpProxy, oai_serve, raw_request, request_bytes
 
 ID = "oai:test.example.org:"
 
@@ -186,3 +192,95 @@ def test_any_token_over_http(served: Served, token: str, verb: str) -> None:
     root = check(served.request("GET", "/oai?" + query))
     assert root is not None and error_codes(root) in (["badResumptionToken"],
                                                       ["badArgument"])
+
+
+# -- the database under the server -----------------------------------------------------------
+
+
+def with_query(url: str, **params: str) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+class Terminator:
+    """Terminates, in a loop, the PostgreSQL backends of one application_name: the server
+    under test and nothing else (other engineers' tests share the server)."""
+
+    def __init__(self, admin_url: str, application_name: str) -> None:
+        self.engine = create_engine(admin_url)
+        self.name = application_name
+        self.killed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.engine.connect() as conn:
+            while not self._stop.is_set():
+                self.killed += len(conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"),
+                    {"name": self.name}).all())
+                conn.commit()
+                time.sleep(0.01)
+
+    def __enter__(self) -> Terminator:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_a_harvest_while_backends_are_terminated(postgres_url: str, tmp_path: Path) -> None:
+    """Each response of a full harvest is 200, or 503 with Retry-After; none is a 500."""
+    store = Store.open(postgres_url, create=True)
+    put(store, *[record(f"r{i:02d}", sets=[f"s{i % 5}"]) for i in range(40)])
+    store.close()
+    name = f"oai_kill_{uuid.uuid4().hex[:12]}"
+    with oai_serve(with_query(postgres_url, application_name=name), tmp_path / "serve.log",
+                   workers=2, page_size="2", sets_page_size="1") as server, \
+            Terminator(postgres_url, name) as terminator:
+        for _ in range(2):
+            assert len(harvest(server, "ListRecords", "o:record")) == 40
+            assert len(harvest(server, "ListIdentifiers", "o:header", set="s1")) == 8
+            assert len(harvest(server, "ListSets", "o:set")) == 5
+            for i in range(0, 40, 3):
+                resp = server.request("GET", "/oai?" + urlencode(
+                    {"verb": "GetRecord", "metadataPrefix": "oai_dc",
+                     "identifier": f"{ID}r{i:02d}"}))
+                check(resp)
+    assert terminator.killed > 50, "the test terminated too few backends to mean anything"
+
+
+@pytest.mark.postgresql
+def test_database_gone_then_back(postgres_url: str, tmp_path: Path) -> None:
+    """The database's address stops answering (a TCP proxy is unplugged): 503 with
+    Retry-After and a valid body; plugged back in, the same server answers 200 again."""
+    store = Store.open(postgres_url, create=True)
+    put(store, *[record(f"r{i}") for i in range(5)])
+    store.close()
+    target = make_url(postgres_url)
+    proxy = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
+    proxy.up()
+    proxied = postgres_url.replace(f":{target.port or 5432}/", f":{proxy.port}/", 1)
+    assert proxied != postgres_url
+    queries = ["verb=Identify", "verb=ListRecords&metadataPrefix=oai_dc",
+               f"verb=GetRecord&metadataPrefix=oai_dc&identifier={ID}r1"]
+    try:
+        with oai_serve(proxied, tmp_path / "serve.log", workers=1) as server:
+            for query in queries:
+                assert server.request("GET", "/oai?" + query).status == 200
+            proxy.down()
+            for query in queries * 3:
+                resp = server.request("GET", "/oai?" + query)
+                assert resp.status == 503
+                check(resp)
+            proxy.up()
+            for query in queries:
+                resp = server.request("GET", "/oai?" + query)
+                assert resp.status == 200, resp.body[:300]
+                check(resp)
+    finally:
+        proxy.down()
