@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 from oai.protocol.datestamps import InvalidDate, parse_protocol_date
 from oai.protocol.schemas import accepts_any_uri
@@ -36,7 +37,19 @@ def is_set_spec(value: str) -> bool:
 
 def is_identifier(value: str) -> bool:
     """An xs:anyURI that libxml2 accepts, made only of characters XML can carry."""
+    # A request's identifier is checked when parsed and again when echoed, and base URLs
+    # repeat: short values are remembered (asking libxml2 costs a couple of microseconds).
+    if len(value) <= _REMEMBERED_LENGTH:
+        return _remembered_identifier(value)
+    return _any_uri(value)
+
+
+def _any_uri(value: str) -> bool:
     return not has_illegal_xml_chars(value) and accepts_any_uri(value)
+
+
+_REMEMBERED_LENGTH = 512
+_remembered_identifier = lru_cache(maxsize=1024)(_any_uri)
 
 
 def is_protocol_date(value: str) -> bool:
