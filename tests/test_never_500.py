@@ -4,10 +4,6 @@ they grew from; the same over real HTTP against `oai serve` is in test_serve_rob
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,6 +15,7 @@ from lxml import etree
 from oai.protocol.schemas import validate_response
 from oai.store.repository import Store
 from tests.conftest import NS, OAIClient, error_codes, put, record
+from tests.token_forgery import bad_tokens
 
 ID = "oai:test.example.org:r01"
 OTHER_METHODS = ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND",
@@ -84,20 +81,6 @@ def test_very_long_arguments(populated: OAIClient) -> None:
 # -- properties ---------------------------------------------------------------------------
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def resign(secret: str, payload: Any) -> str:
-    body = _b64(json.dumps(payload).encode("utf-8"))
-    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()[:16]
-    return f"{body}.{_b64(mac)}"
-
-
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3), max_leaves=6)
 _NAMES = st.sampled_from(["verb", "metadataPrefix", "identifier", "from", "until", "set",
                           "resumptionToken", "Verb", "x", ""])
 _VALUES = st.one_of(
@@ -109,29 +92,6 @@ _VALUES = st.one_of(
 )
 
 
-@st.composite
-def tokens(draw: st.DrawFn, secret: str, real: list[str]) -> str:
-    """Random, truncated, tampered, and re-signed-with-the-real-key tokens."""
-    base = draw(st.sampled_from(real))
-    kind = draw(st.sampled_from(["random", "truncated", "tampered", "resigned", "real"]))
-    if kind == "random":
-        return draw(st.text(max_size=60))
-    if kind == "truncated":
-        return base[:draw(st.integers(0, len(base)))]
-    if kind == "tampered":
-        at = draw(st.integers(0, len(base) - 1))
-        return base[:at] + draw(st.text(min_size=1, max_size=3)) + base[at + 1:]
-    if kind == "real":
-        return base
-    body = base.split(".")[0]
-    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    for _ in range(draw(st.integers(1, 3))):
-        payload[draw(st.integers(0, len(payload) - 1))] = draw(_JSON)
-    if draw(st.booleans()):
-        payload = payload[:draw(st.integers(0, len(payload)))]
-    return resign(secret, payload)
-
-
 @pytest.fixture
 def real_tokens(populated: OAIClient) -> list[str]:
     """A first-page token of each kind of list."""
@@ -140,7 +100,7 @@ def real_tokens(populated: OAIClient) -> list[str]:
                          ("ListIdentifiers", {"metadataPrefix": "oai_dc", "set": "t"}),
                          ("ListSets", {})):
         token = populated(verb=verb, **params).findtext(f"o:{verb}/o:resumptionToken",
-                                                  namespaces=NS)
+                                                        namespaces=NS)
         assert token
         found.append(token)
     return found
@@ -159,7 +119,7 @@ def test_any_arguments_and_tokens(populated: OAIClient, store: Store, real_token
     pairs = data.draw(st.lists(st.tuples(_NAMES, _VALUES), max_size=5))
     if data.draw(st.booleans()):
         verb = data.draw(st.sampled_from(["ListRecords", "ListIdentifiers", "ListSets"]))
-        token = data.draw(tokens(secret, real_tokens))
+        token = data.draw(bad_tokens(secret, real_tokens))
         pairs = [("verb", verb), ("resumptionToken", token), *pairs[:data.draw(
             st.integers(0, 1))]]
     query = urlencode(pairs, encoding="utf-8", errors="surrogatepass")

@@ -4,10 +4,6 @@ the answer is badResumptionToken in a schema-valid HTTP 200 response, never a se
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -21,27 +17,10 @@ from oai.protocol.schemas import validate_response
 from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
 from oai.store.repository import Store
 from tests.conftest import NS, OAIClient, error_codes, put, record
+from tests.token_forgery import b64, mac, payload_of, sign
 
 LIST_VERBS = ["ListRecords", "ListIdentifiers"]
 EPOCH_MAX = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def sign(secret: str, payload: Any) -> str:
-    """A token as the repository would sign `payload` (written here independently of the
-    codec, so these tests pin the token format too)."""
-    body = _b64(json.dumps(payload).encode("utf-8"))
-    mac = hmac.new(secret.encode("utf-8"), body.encode("ascii"), hashlib.sha256).digest()
-    return f"{body}.{_b64(mac[:16])}"
-
-
-def payload_of(token: str) -> list[Any]:
-    body = token.split(".")[0]
-    decoded: list[Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    return decoded
 
 
 @pytest.fixture
@@ -161,9 +140,9 @@ def test_resigned_payloads_of_the_wrong_shape(harvestable: OAIClient, secret: st
                   [1, None, *payload[2:]]):
         assert error_codes(ask(harvestable, verb, sign(secret, shape))) == \
             ["badResumptionToken"], shape
-    for body in (_b64(b"[" * 100_000), _b64(b"\xff\xfe not json"), _b64(b"9" * 5000)):
-        mac = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()[:16])
-        assert error_codes(ask(harvestable, verb, f"{body}.{mac}")) == ["badResumptionToken"]
+    for body in (b64(b"[" * 100_000), b64(b"\xff\xfe not json"), b64(b"9" * 5000)):
+        token = f"{body}.{mac(secret, body)}"
+        assert error_codes(ask(harvestable, verb, token)) == ["badResumptionToken"]
 
 
 # -- the codec on its own, with arbitrary JSON ------------------------------------------------
