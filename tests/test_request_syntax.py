@@ -22,8 +22,9 @@ from oai.protocol.syntax import (
 )
 from oai.protocol.writer import error_document
 from oai.protocol.xmltext import strip_illegal_xml_chars
+from oai.provider.app import create_app
 from oai.store.repository import Store
-from tests.conftest import NS, OAIClient, error_codes, put, record
+from tests.conftest import NS, OAIClient, error_codes, make_config, put, record
 
 ID = "oai:test.example.org:a"
 
@@ -131,3 +132,11 @@ def test_a_bad_base_url_is_made_a_uri() -> None:
     validate_response(body)
     assert etree.fromstring(body).findtext("o:request", namespaces=NS) == \
         quote("http://ex[ample/o%ai", safe="/:@!$&'()*+,;=?~")
+
+
+def test_a_configured_base_url_that_is_no_uri_cannot_break_identify(store: Store) -> None:
+    client = create_app(make_config(base_url="http://ex[ample/oai"), store).test_client()
+    resp = client.get("/oai?verb=Identify")
+    validate_response(resp.data)
+    assert etree.fromstring(resp.data).findtext("o:Identify/o:baseURL", namespaces=NS) == \
+        "http://ex%5Bample/oai"

@@ -33,10 +33,10 @@ def open_envelope(response_epoch: int, base_url: str,
     attrs = "".join(f' {k}="{escape_attr(v)}"' for k, v in echoable(arguments or {}).items())
     return (f"{XML_DECLARATION}{OPEN_ROOT}"
             f"<responseDate>{format_datestamp(response_epoch)}</responseDate>"
-            f"<request{attrs}>{escape_text(_any_uri(base_url))}</request>")
+            f"<request{attrs}>{escape_text(as_any_uri(base_url))}</request>")
 
 
-def _any_uri(url: str) -> str:
+def as_any_uri(url: str) -> str:
     """`url`, percent-encoded where libxml2 would not take it as an xs:anyURI; "" (a valid,
     empty URI reference) if even that fails."""
     if is_identifier(url):
@@ -84,6 +84,7 @@ __all__ = [
     "CLOSE",
     "OPEN_ROOT",
     "XML_DECLARATION",
+    "as_any_uri",
     "error_document",
     "error_elements",
     "header",

@@ -34,7 +34,7 @@ from oai.protocol.namespaces import (
     XSI,
 )
 from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
-from oai.protocol.writer import CLOSE, error_elements, header_bytes, open_envelope
+from oai.protocol.writer import CLOSE, as_any_uri, error_elements, header_bytes, open_envelope
 from oai.protocol.xmltext import escape_text
 from oai.store.repository import ListedRecord, Store
 
@@ -79,6 +79,7 @@ class Provider:
     def handle(self, pairs: Iterable[tuple[str, str]], base_url: str) -> Response:
         """The whole response to one request (GET and POST arrive here identically)."""
         now = int(self._wall_clock())
+        base_url = as_any_uri(base_url)  # it is also Identify's baseURL, an xs:anyURI
         request: OAIRequest | None = None
         try:
             request = parse_request(pairs, GRANULARITY)
