@@ -28,8 +28,7 @@ RETRY_AFTER_SECONDS = 10
 #: OAI-PMH arguments in a POST body take a few hundred bytes; refuse to buffer more.
 MAX_BODY_BYTES = 64 * 1024
 ALLOWED_METHODS = "GET, HEAD, POST"
-UNAVAILABLE_MESSAGE = ("the repository cannot answer right now (its database is unavailable); "
-                       "retry after {seconds} seconds")
+UNAVAILABLE_MESSAGE = "the repository cannot answer right now; retry after {seconds} seconds"
 
 
 def create_app(config: Config | None = None, store: Store | None = None) -> Flask:

@@ -20,8 +20,8 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from oai.config import Config
 from oai.protocol.writer import error_document
+from oai.provider.app import CONTENT_TYPE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 
-RETRY_AFTER_SECONDS = 10
 # After answering, the unread rest of a refused request is read and dropped for a moment:
 # closing a socket with unread data makes the kernel send a reset, which can destroy our
 # answer before the client has read it.
@@ -51,7 +51,7 @@ def base_url_for(config: Config | None, sock: socket.socket) -> str:
 
 
 def http_response(status: str, body: bytes, extra: dict[str, str], head_only: bool) -> bytes:
-    headers = {"Content-Type": "text/xml; charset=utf-8", "Content-Length": str(len(body)),
+    headers = {"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body)),
                "Connection": "close", **extra}
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     return f"HTTP/1.1 {status}\r\n{head}\r\n".encode("latin-1") + (b"" if head_only else body)
@@ -85,8 +85,7 @@ class OAIThreadWorker(ThreadWorker):
         else:
             self.log.exception("error handling a request", exc_info=exc)
             body = error_document(now, base_url, [(
-                "badArgument", "the repository cannot answer right now; retry after "
-                f"{RETRY_AFTER_SECONDS} seconds")])
+                "badArgument", UNAVAILABLE_MESSAGE.format(seconds=RETRY_AFTER_SECONDS))])
             data = http_response("503 Service Unavailable", body,
                                  {"Retry-After": str(RETRY_AFTER_SECONDS)}, is_head(req, exc))
         try:
