@@ -59,6 +59,7 @@ def assert_ok(client: FlaskClient, query: str) -> etree._Element:
     return etree.fromstring(resp.data)
 
 
+@pytest.mark.postgresql
 def test_terminated_connections_are_retried(postgres_url: str, clock: Clock) -> None:
     """Pre-ping is off, so the dead pooled connection is only found by the query itself:
     that query must be run again on a fresh connection, not turned into an error."""
@@ -77,6 +78,7 @@ def test_terminated_connections_are_retried(postgres_url: str, clock: Clock) -> 
         store.close()
 
 
+@pytest.mark.postgresql
 def test_postgresql_down_is_503(postgres_url: str, clock: Clock) -> None:
     store = Store.open(postgres_url, clock=clock, create=True)
     put(store, record("r1"))
