@@ -2,16 +2,19 @@
 
 `parse_request` turns the raw (possibly repeated) key/value pairs of a GET query or POST body
 into a validated `OAIRequest`, raising BadVerb or BadArgument exactly as the spec says.
-Date arguments are checked here (syntax, granularity, order); store lookups happen later.
+Values are checked here against their syntax (`oai.protocol.syntax`: a metadataPrefix, set or
+identifier that no repository could ever have is an illegal argument, not an unknown one) and
+dates for granularity and order; store lookups happen later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from oai.protocol.datestamps import Granularity, InvalidDate, ParsedDate, parse_protocol_date
 from oai.protocol.errors import BadArgument, BadVerb
+from oai.protocol.syntax import is_identifier, is_metadata_prefix, is_set_spec
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,13 @@ VERB_RULES: dict[str, VerbRule] = {
         optional=frozenset({"from", "until", "set"}),
         exclusive="resumptionToken",
     ),
+}
+
+# Arguments whose value has a syntax of its own (OAI-PMH.xsd), and what it is called.
+_SYNTAX: dict[str, tuple[Callable[[str], bool], str]] = {
+    "metadataPrefix": (is_metadata_prefix, "a metadataPrefix (letters, digits, -_.!~*'())"),
+    "set": (is_set_spec, "a setSpec (letters, digits, -_.!~*'() separated by ':')"),
+    "identifier": (is_identifier, "a URI"),
 }
 
 
@@ -98,6 +108,11 @@ def parse_request(
     empty = sorted(k for k, v in arguments.items() if v == "")
     if empty:
         raise BadArgument(f"empty argument: {', '.join(empty)}")
+    for name, (valid, what) in _SYNTAX.items():
+        given = arguments.get(name)
+        if given is not None and not valid(given):
+            shown = given if len(given) <= 80 else given[:80] + "..."
+            raise BadArgument(f"{name}: {shown!r} is not {what}")
 
     from_ = _date_argument(arguments, "from", repository_granularity)
     until = _date_argument(arguments, "until", repository_granularity)

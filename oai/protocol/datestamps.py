@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-_DAY_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z")
-_SECONDS_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z\Z")
+# ASCII digits only: `\d` would also take other scripts' digits, which int() reads happily.
+_DAY_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
+_SECONDS_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z\Z", re.ASCII)
 _LENIENT_RE = re.compile(
     r"\A\s*(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*\Z"

@@ -42,6 +42,7 @@ __all__ = [
     "NAMESPACE_SCHEMAS",
     "CatalogResolver",
     "SchemaViolation",
+    "accepts_any_uri",
     "load_schema",
     "response_schema",
     "schema_parser",
@@ -260,6 +261,15 @@ def response_schema() -> etree.XMLSchema:
     return _response_compiled().schema
 
 
+_ANY_URI_PROBE = (b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+                  b'<xs:element name="v" type="xs:anyURI"/></xs:schema>')
+
+
+@cache
+def _any_uri_probe() -> _Compiled:
+    return _Compiled(_compile(etree.fromstring(_ANY_URI_PROBE).getroottree(), "xs:anyURI"))
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -288,6 +298,21 @@ def _check(compiled: _Compiled, document: Any, what: str) -> None:
             return
         errors = [_format(e) for e in compiled.schema.error_log]
     raise SchemaViolation(f"{what} is not schema-valid ({len(errors)} error(s)):", errors)
+
+
+def accepts_any_uri(value: str) -> bool:
+    """Whether libxml2's schema validator takes `value` as an xs:anyURI (identifiers, base
+    URLs). Asked of libxml2 itself rather than of an RFC 3986 grammar: its URI parser is the
+    judge of every response we send, and it is stricter in places (`[`, stray `%`, a second
+    `#`) and laxer in others (spaces, non-ASCII)."""
+    element = etree.Element("v")
+    try:
+        element.text = value
+    except ValueError:  # characters XML cannot carry at all
+        return False
+    compiled = _any_uri_probe()
+    with compiled.lock:
+        return bool(compiled.schema.validate(element))
 
 
 def validate_response(document: bytes | str | Any) -> None:

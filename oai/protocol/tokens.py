@@ -4,21 +4,36 @@ A token holds everything needed to produce the next page: the list's frozen argu
 set, from, and the upper datestamp bound fixed at the first request), the last (datestamp,
 identifier) served, the cursor and the list size. It lives nowhere on the server, so it
 survives restarts and works across processes; an HMAC makes any tampering detectable.
-Tokens never expire, so no `expirationDate` is announced.
+Tokens never expire, so no `expirationDate` is announced. Whatever a token holds, decoding
+either returns a position whose every field has its type and range, or raises
+BadResumptionToken: a token can never become a server error.
 """
 
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import hmac
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from oai.protocol.errors import BadResumptionToken
+from oai.protocol.syntax import is_metadata_prefix, is_set_spec
+from oai.protocol.xmltext import has_illegal_xml_chars
 
 _FORMAT = 1
 _MAC_BYTES = 16
+# What we issue: base64url, a dot, base64url. Anything else (non-ASCII included) is foreign.
+_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# A signed token is ours, but its fields are still checked: a leaked or buggy secret must
+# never turn into a server error. Epochs within years 1..9999, counts within SQL's BIGINT.
+_MIN_EPOCH = calendar.timegm((1, 1, 1, 0, 0, 0))
+_MAX_EPOCH = calendar.timegm((9999, 12, 31, 23, 59, 59))
+_MAX_COUNT = 2**63 - 1
+_MALFORMED = "the resumption token is malformed"
 
 
 @dataclass(frozen=True)
@@ -71,14 +86,17 @@ class TokenCodec:
         return f"{body}.{self._mac(body)}"
 
     def _open(self, token: str, kind: str) -> list[object]:
-        body, sep, mac = token.partition(".")
-        if not sep or not body or not hmac.compare_digest(mac, self._mac(body)):
+        if _SHAPE.fullmatch(token) is None:
+            raise BadResumptionToken("the resumption token is not one this repository issued")
+        body, _, mac = token.partition(".")
+        if not hmac.compare_digest(mac.encode("ascii"), self._mac(body).encode("ascii")):
             raise BadResumptionToken("the resumption token is not one this repository issued")
         try:
             decoded = json.loads(_unb64(body))
-        except ValueError:
-            raise BadResumptionToken("the resumption token is malformed") from None
-        if not isinstance(decoded, list) or decoded[:1] != [_FORMAT]:
+        except (ValueError, RecursionError):
+            raise BadResumptionToken(_MALFORMED) from None
+        if type(decoded) is not list or not decoded or type(decoded[0]) is not int \
+                or decoded[0] != _FORMAT:
             raise BadResumptionToken("the resumption token has an unknown format")
         if decoded[1:2] != [kind]:
             raise BadResumptionToken("the resumption token belongs to another verb")
@@ -92,10 +110,25 @@ class TokenCodec:
 
     def decode_list(self, token: str, verb: str) -> ListPosition:
         fields = self._open(token, verb)
-        try:
-            return ListPosition(verb, *fields)  # type: ignore[arg-type]
-        except TypeError:
-            raise BadResumptionToken("the resumption token is malformed") from None
+        if len(fields) != 8:
+            raise BadResumptionToken(_MALFORMED)
+        position = ListPosition(
+            verb,
+            prefix=_text(fields[0], is_metadata_prefix),
+            set_spec=None if fields[1] is None else _text(fields[1], is_set_spec),
+            from_epoch=None if fields[2] is None else _int(fields[2], _MIN_EPOCH, _MAX_EPOCH),
+            until_epoch=_int(fields[3], _MIN_EPOCH, _MAX_EPOCH),
+            last_datestamp=_int(fields[4], _MIN_EPOCH, _MAX_EPOCH),
+            last_id=_text(fields[5], _is_record_id),
+            cursor=_int(fields[6], 0, _MAX_COUNT),
+            complete_list_size=_int(fields[7], 0, _MAX_COUNT),
+        )
+        p = position
+        # what every token we issue satisfies: its position lies inside its window
+        if not ((p.from_epoch is None or p.from_epoch <= p.last_datestamp)
+                and p.last_datestamp <= p.until_epoch and p.cursor < p.complete_list_size):
+            raise BadResumptionToken(_MALFORMED)
+        return position
 
     def encode_sets(self, position: SetListPosition) -> str:
         p = position
@@ -103,7 +136,27 @@ class TokenCodec:
 
     def decode_sets(self, token: str) -> SetListPosition:
         fields = self._open(token, "ListSets")
-        try:
-            return SetListPosition(*fields)  # type: ignore[arg-type]
-        except TypeError:
-            raise BadResumptionToken("the resumption token is malformed") from None
+        if len(fields) != 3:
+            raise BadResumptionToken(_MALFORMED)
+        position = SetListPosition(_text(fields[0], is_set_spec), _int(fields[1], 0, _MAX_COUNT),
+                                   _int(fields[2], 0, _MAX_COUNT))
+        if position.cursor >= position.complete_list_size:
+            raise BadResumptionToken(_MALFORMED)
+        return position
+
+
+def _int(value: object, low: int, high: int) -> int:
+    """A JSON integer (not a bool, not a float) within [low, high]."""
+    if type(value) is not int or not low <= value <= high:
+        raise BadResumptionToken(_MALFORMED)
+    return value
+
+
+def _text(value: object, valid: Callable[[str], bool]) -> str:
+    if not isinstance(value, str) or not valid(value):
+        raise BadResumptionToken(_MALFORMED)
+    return value
+
+
+def _is_record_id(value: str) -> bool:
+    return bool(value) and not has_illegal_xml_chars(value)

@@ -35,8 +35,15 @@ from oai.protocol.namespaces import (
     XSI,
 )
 from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
+from oai.protocol.writer import (
+    CLOSE,
+    as_any_uri,
+    error_elements,
+    header_bytes,
+    open_envelope,
+    set_spec_elements,
+)
 from oai.protocol.xmltext import escape_text
-from oai.provider.envelope import CLOSE, error_elements, open_envelope
 from oai.store.repository import ListedRecord, Store
 
 GRANULARITY = Granularity.SECONDS
@@ -49,9 +56,9 @@ def _datestamp_bytes(epoch: int) -> bytes:
 
 @lru_cache(maxsize=4096)
 def _set_specs_bytes(specs: str) -> bytes:
-    """The header's setSpec elements for a stored JSON list (record-schema setSpecs are ASCII
-    and need no escaping); cached, since most records share a handful of set lists."""
-    return b"".join(b"<setSpec>%s</setSpec>" % s.encode("ascii") for s in json.loads(specs))
+    """The header's setSpec elements for a stored JSON list; cached, since most records share
+    a handful of set lists."""
+    return set_spec_elements(json.loads(specs))
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,15 @@ class Provider:
 
     def handle(self, pairs: Iterable[tuple[str, str]], base_url: str) -> Response:
         """The whole response to one request (GET and POST arrive here identically)."""
-        pairs = list(pairs)
         now = int(self._wall_clock())
+        base_url = as_any_uri(base_url)  # it is also Identify's baseURL, an xs:anyURI
+        request: OAIRequest | None = None
         try:
             request = parse_request(pairs, GRANULARITY)
             body = getattr(self, f"_{request.verb}")(request, base_url)
         except OAIError as error:
-            echo = dict(pairs) if error.echo_request_arguments else None
+            echo = (request_echo(request) if request is not None
+                    and error.echo_request_arguments else None)
             return Response([open_envelope(now, base_url, echo),
                              error_elements([(error.code, error.message)]), CLOSE])
         return Response([open_envelope(now, base_url, request_echo(request)), *body, CLOSE])
@@ -108,9 +117,7 @@ class Provider:
         # local ids are validated against the record schema: only & needs escaping
         identifier = self._id_prefix_bytes + row.id.replace("&", "&amp;").encode("utf-8")
         specs = _set_specs_bytes(row.specs) if row.specs != "[]" else b""
-        status = b' status="deleted"' if row.deleted else b""
-        return (b"<header%s><identifier>%s</identifier><datestamp>%s</datestamp>%s</header>"
-                % (status, identifier, _datestamp_bytes(row.datestamp), specs))
+        return header_bytes(identifier, _datestamp_bytes(row.datestamp), row.deleted, specs)
 
     def _record(self, row: ListedRecord) -> bytes:
         """One <record>, as bytes around the stored fragment (the hot path of ListRecords)."""

@@ -1,21 +1,34 @@
 """Serving with gunicorn, a production WSGI server: each worker builds its own app and engine
 after the fork, so no database connection is shared between processes. Workers are threaded
 (gthread) so that harvesters keep their connections alive between pages and a slow client
-does not hold a whole worker."""
+does not hold a whole worker; our subclass (`oai.provider.worker`) answers the requests
+gunicorn refuses itself in OAI-PMH rather than HTML.
+
+The token secret is read once, here, before the fork, and a worker's engine connects on its
+first request: a worker that (re)starts while the database is down boots, and answers 503
+until the database is back, instead of failing to boot and taking gunicorn down with it.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from oai.config import Config
+from oai.store.engine import open_engine
+from oai.store.repository import Store, StoreError
+
+#: gunicorn's largest finite request line: a GET with a long identifier or token fits; a
+#: longer one is refused (in OAI-PMH, by our worker) rather than buffered without limit.
+LIMIT_REQUEST_LINE = 8190
 
 
 class _Gunicorn(BaseApplication):
     def __init__(self, config: Config, options: dict[str, Any]) -> None:
-        self._oai_config = config
+        self.oai_config = config  # also read by the worker's error answers (base URL)
         self._options = options
         super().__init__()
 
@@ -26,16 +39,32 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         from oai.provider.app import create_app
 
-        return create_app(self._oai_config)
+        return create_app(self.oai_config, Store(open_engine(self.oai_config.database_url)))
+
+
+def with_token_secret(config: Config) -> Config:
+    """`config` with the token secret filled in from the store, if not set already."""
+    if config.secret_key:
+        return config
+    store = Store.open(config.database_url)
+    try:
+        secret = store.setting("token_secret")
+    finally:
+        store.close()
+    if not secret:
+        raise StoreError("no token secret: run 'oai init' or set secret_key")
+    return replace(config, secret_key=secret)
 
 
 def serve(config: Config, access_log: bool = False) -> None:
     """Run the provider until interrupted."""
+    config = with_token_secret(config)
     options: dict[str, Any] = {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
-        "worker_class": "gthread",
+        "worker_class": "oai.provider.worker.OAIThreadWorker",
         "threads": config.threads,
+        "limit_request_line": LIMIT_REQUEST_LINE,
         "keepalive": 5,
         # the worker heartbeat touches a file every loop: keep it in memory, not on disk
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,

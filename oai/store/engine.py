@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.pool import NullPool
 
 from oai.store.errors import ReadOnlyStore, StoreError
+from oai.store.resilience import describe
 
 WRITE_OPTION = "oai_write"
 
@@ -153,11 +154,6 @@ def refused_as_read_only(exc: BaseException, writing: bool = False) -> bool:
     return state == _PG_READ_ONLY or (writing and state == _PG_NO_PRIVILEGE)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
 def _translate_error(context: ExceptionContext) -> BaseException | None:
     """A refused write becomes ReadOnlyStore, any other driver error on a write connection a
     StoreError: one line each, the driver's exception kept as the cause."""
@@ -168,8 +164,7 @@ def _translate_error(context: ExceptionContext) -> BaseException | None:
     writing = bool(connection is not None
                    and connection.get_execution_options().get(WRITE_OPTION))
     if refused_as_read_only(original, writing):
-        return ReadOnlyStore(f"the store is read-only: {_first_line(original)}")
+        return ReadOnlyStore(f"the store is read-only: {describe(original)}")
     if writing:
-        return StoreError(f"cannot write to the store: {original.__class__.__name__}: "
-                          f"{_first_line(original)}")
+        return StoreError(f"cannot write to the store: {describe(original)}")
     return None

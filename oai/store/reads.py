@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.protocol.formats import MANDATORY_PREFIX
+from oai.store.resilience import lost_connection, retried_read
 from oai.store.tables import load_list, record_sets, records, renditions, sets, settings
 
 _CHUNK = 500  # ids per IN (...) list
@@ -80,10 +81,12 @@ class StoreReads:
         return int(conn.execute(text("SELECT FLOOR(EXTRACT(EPOCH FROM clock_timestamp()))"))
                    .scalar_one())
 
+    @retried_read
     def now(self) -> int:
         with self.engine.connect() as conn:
             return self.clock_in(conn)
 
+    @retried_read
     def earliest_datestamp(self) -> int:
         """The oldest datestamp, tombstones included; the store's creation time when empty."""
         with self.engine.connect() as conn:
@@ -114,6 +117,7 @@ class StoreReads:
             query = query.where(ds >= from_epoch)
         return query, ds, rid
 
+    @retried_read
     def list_page(self, prefix: str, set_spec: str | None, from_epoch: int | None,
                   until_epoch: int, after: tuple[int, str] | None, limit: int,
                   with_metadata: bool) -> list[ListedRecord]:
@@ -146,6 +150,10 @@ class StoreReads:
             cursor.execute(compiled.string, params)
             rows = cursor.fetchall()
             cursor.close()
+        except Exception as error:
+            if lost_connection(error, self.engine):
+                raw.invalidate()  # never hand a dead connection back to the pool
+            raise
         finally:
             raw.close()
         return list(rows)
@@ -174,6 +182,7 @@ class StoreReads:
                                                          bindparam("after_id")))
         return self._compile(query.order_by(ds, rid).limit(limit))
 
+    @retried_read
     def count_list(self, prefix: str, set_spec: str | None, from_epoch: int | None,
                    until_epoch: int) -> int:
         """Records of a list window. oai_dc is rendered for every record (a write fails
@@ -195,6 +204,7 @@ class StoreReads:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    @retried_read
     def get_record(self, record_id: str, prefix: str) -> tuple[ListedRecord, bool] | None:
         """The record (with its fragment in `prefix`) and whether it exists in that format."""
         rows = self._fetch_compiled(("get",), lambda: self._compile(
@@ -211,6 +221,7 @@ class StoreReads:
         listed = ListedRecord(row[0], row[1], bool(row[2]), row[3], row[4])
         return listed, row[5] is not None
 
+    @retried_read
     def record_formats(self, record_id: str) -> list[str] | None:
         """Prefixes the record is disseminated in; None if the record does not exist."""
         with self.engine.connect() as conn:
@@ -221,10 +232,12 @@ class StoreReads:
                                      .where(renditions.c.record_id == record_id)
                                      .order_by(renditions.c.prefix)).scalars())
 
+    @retried_read
     def count_sets(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(sets)).scalar_one())
 
+    @retried_read
     def sets_page(self, after: str | None, limit: int) -> list[SetInfo]:
         query = select(sets.c.spec, sets.c.name, sets.c.description).order_by(sets.c.spec)
         if after is not None:

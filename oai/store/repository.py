@@ -4,7 +4,9 @@ reads the provider serves from are in `oai.store.reads`).
 Every public method runs its own short transaction. Rendering and validation happen before a
 write transaction opens (see `oai.protocol.rendering`), so the write lock is held only for the
 SQL itself, and the datestamp read under that lock is never older than the commit by more than
-a few milliseconds.
+a few milliseconds. The reads the provider serves from run once more on a fresh connection if
+theirs was lost, and raise StoreUnavailable if the database still does not answer
+(`oai.store.resilience`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from oai.store import migrate
 from oai.store.engine import WRITE_OPTION, open_engine, parse_target, unwritable_reason
 from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
+from oai.store.resilience import retried_read
 from oai.store.tables import dump_list, record_sets, records, renditions, sets, settings
 
 __all__ = ["KEEP", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store",
@@ -130,6 +133,7 @@ class Store(StoreReads):
             if rows:
                 conn.execute(insert(settings), rows)
 
+    @retried_read
     def setting(self, key: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from oai.store.errors import StoreError
 from oai.store.repository import Store
-from oai.store.resilience import first_line, retrying
+from oai.store.resilience import describe, retrying
 
 T = TypeVar("T")
 
@@ -47,5 +47,5 @@ class HarvestBase:
     def _retrying(self, attempt: Callable[[], T]) -> T:
         try:
             return retrying(self.engine, attempt, attempts=ATTEMPTS, pause=PAUSE)
-        except DBAPIError as exc:
-            raise StoreError(first_line(exc)) from exc
+        except DBAPIError as exc:  # not a lost connection (those end as StoreUnavailable)
+            raise StoreError(describe(exc)) from exc

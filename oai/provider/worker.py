@@ -1,0 +1,112 @@
+"""gunicorn's gthread worker, answering in OAI-PMH what gunicorn answers itself.
+
+gunicorn refuses some requests before the app sees them: a request line over
+`limit_request_line`, too many or too large headers, a malformed request line, method or
+HTTP version. It answers those with its own HTML 400/414/431 page, and an error outside the
+app with an HTML 500. A harvester can read neither. This worker answers the first kind with
+badArgument in HTTP 200 and the second with HTTP 503 and Retry-After, both as schema-valid
+OAI-PMH documents, then closes the connection (the rest of the request is unread). The
+limits themselves stay (see `oai.provider.server`): only the answer changes.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from gunicorn.http.errors import InvalidResponseHeader, InvalidResponseHeaderName, ParseException
+from gunicorn.workers.gthread import ThreadWorker
+
+from oai.config import Config
+from oai.protocol.writer import error_document
+from oai.provider.app import CONTENT_TYPE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+
+# After answering, the unread rest of a refused request is read and dropped for a moment:
+# closing a socket with unread data makes the kernel send a reset, which can destroy our
+# answer before the client has read it.
+DRAIN_SECONDS = 2.0
+DRAIN_BYTES = 1 << 20
+SEND_TIMEOUT = 5.0
+
+
+def client_error(error: BaseException) -> bool:
+    """Whether gunicorn refused the request itself (as opposed to failing to serve it)."""
+    return isinstance(error, ParseException) and not isinstance(
+        error, InvalidResponseHeader | InvalidResponseHeaderName)
+
+
+def base_url_for(config: Config | None, sock: socket.socket) -> str:
+    """The configured base URL, else http://<the address the client reached>/oai."""
+    if config is not None and config.base_url:
+        return config.base_url
+    try:
+        address: Any = sock.getsockname()
+    except OSError:
+        address = None
+    if not isinstance(address, tuple):  # a Unix socket, or no address at all
+        return "http://localhost/oai"
+    host, port = address[0], address[1]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/oai"
+
+
+def http_response(status: str, body: bytes, extra: dict[str, str], head_only: bool) -> bytes:
+    headers = {"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body)),
+               "Connection": "close", **extra}
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode("latin-1") + (b"" if head_only else body)
+
+
+def is_head(req: Any, error: BaseException) -> bool:
+    """Whether the refused request was a HEAD, as far as gunicorn read it (a HEAD answer
+    carries no body)."""
+    for source in (req, getattr(error, "req", None)):
+        method = getattr(source, "method", None)
+        if isinstance(method, str):
+            return method == "HEAD"
+        if isinstance(source, str):  # the request line of InvalidRequestLine
+            return source.startswith("HEAD ")
+    return False
+
+
+class OAIThreadWorker(ThreadWorker):
+    """ThreadWorker whose error answers are OAI-PMH documents."""
+
+    def handle_error(self, req: Any, client: socket.socket, addr: Any,
+                     exc: BaseException) -> None:
+        config = getattr(self.app, "oai_config", None)
+        base_url = base_url_for(config, client)
+        now = int(time.time())
+        if client_error(exc):
+            self.log.warning("refused request from %s: %s", (addr or ("",))[0], exc)
+            body = error_document(now, base_url, [(
+                "badArgument", f"the HTTP request cannot be read: {type(exc).__name__}")])
+            data = http_response("200 OK", body, {}, is_head(req, exc))
+        else:
+            self.log.exception("error handling a request", exc_info=exc)
+            body = error_document(now, base_url, [(
+                "badArgument", UNAVAILABLE_MESSAGE.format(seconds=RETRY_AFTER_SECONDS))])
+            data = http_response("503 Service Unavailable", body,
+                                 {"Retry-After": str(RETRY_AFTER_SECONDS)}, is_head(req, exc))
+        try:
+            client.settimeout(SEND_TIMEOUT)
+            client.sendall(data)
+            client.shutdown(socket.SHUT_WR)
+            drain(client)
+        except OSError:
+            self.log.debug("could not send the error answer")
+
+
+def drain(sock: socket.socket) -> None:
+    """Read and drop what the client still sends, until it closes, briefly and boundedly."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    received = 0
+    while received < DRAIN_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        sock.settimeout(left)
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        received += len(chunk)
