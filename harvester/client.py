@@ -216,7 +216,12 @@ class OAIClient(Sickle):
                     return result
                 is_xml = looks_like_xml(result.body)
                 retryable = status in RETRY_STATUSES or status >= 500
-                oai_error = is_xml and _OAI_ERROR.search(result.body[:65536]) is not None
+                # an OAI error in a 5xx body is the answer (Zenodo's 422s are not 5xx), but
+                # "come back later" (503/429, with or without Retry-After) is flow control,
+                # whatever the body says (our own provider's 503 carries an OAI envelope)
+                later = status in (429, 503) or "Retry-After" in result.headers
+                oai_error = (is_xml and not later
+                             and _OAI_ERROR.search(result.body[:65536]) is not None)
                 if not retryable or oai_error or (final and is_xml):
                     if is_xml:
                         return result

@@ -1,6 +1,8 @@
 """Writing harvested records out: JSONL (one object per record) or one OAI-PMH XML document.
 
 Both stream: records come from the store in bounded batches and are written one at a time.
+The XML document is written with the same writer as the provider's responses, so it is a
+valid ListRecords response (or, for a source with nothing harvested, a noRecordsMatch one).
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ import time
 from collections.abc import Iterable
 from typing import IO
 
-from oai.protocol.datestamps import format_datestamp
-from oai.protocol.namespaces import OAI, OAI_SCHEMA_URL, XSI
-from oai.protocol.xmltext import escape_text
+from oai.protocol.datestamps import InvalidDate, format_datestamp, parse_protocol_date
+from oai.protocol.writer import CLOSE, error_elements, header, open_envelope
 from oai.store.harvest import HarvestedRow
 
 
-def write_jsonl(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> int:
+def write_jsonl(rows: Iterable[HarvestedRow], out: IO[bytes]) -> int:
     """`identifier`, `datestamp`, `deleted`, `sets`, `metadata` (raw XML string or null)."""
     count = 0
     for row in rows:
@@ -28,30 +29,37 @@ def write_jsonl(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> 
     return count
 
 
-def write_xml(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str) -> int:
-    """A ListRecords response document holding every record, metadata as received; with no
-    record, the noRecordsMatch answer (a ListRecords element must hold a record)."""
+def write_xml(rows: Iterable[HarvestedRow], out: IO[bytes], base_url: str,
+              prefix: str) -> int:
+    """A ListRecords response document holding every record, metadata as received."""
     remaining = iter(rows)
     first = next(remaining, None)
-    out.write(
-        ('<?xml version="1.0" encoding="UTF-8"?>\n'
-         f'<OAI-PMH xmlns="{OAI}" xmlns:xsi="{XSI}" '
-         f'xsi:schemaLocation="{OAI} {OAI_SCHEMA_URL}">'
-         f"<responseDate>{format_datestamp(int(time.time()))}</responseDate>"
-         f'<request verb="ListRecords">{escape_text(base_url)}</request>').encode())
+    request = {"verb": "ListRecords", "metadataPrefix": prefix}
+    out.write(open_envelope(int(time.time()), base_url, request).encode("utf-8"))
     if first is None:
-        out.write(b'<error code="noRecordsMatch">no record has been harvested from this '
-                  b"source</error></OAI-PMH>\n")
+        out.write((error_elements([("noRecordsMatch", "no record has been harvested from "
+                                                      "this source")]) + CLOSE).encode())
         return 0
     out.write(b"<ListRecords>")
     count = 0
     for row in itertools.chain([first], remaining):
-        status = ' status="deleted"' if row.deleted else ""
-        specs = "".join(f"<setSpec>{escape_text(s)}</setSpec>" for s in row.set_specs)
-        header = (f"<header{status}><identifier>{escape_text(row.identifier)}</identifier>"
-                  f"<datestamp>{escape_text(row.datestamp)}</datestamp>{specs}</header>")
-        metadata = "" if row.deleted or not row.metadata else f"<metadata>{row.metadata}</metadata>"
-        out.write(f"<record>{header}{metadata}</record>\n".encode())
+        head = header(row.identifier, _datestamp(row), row.deleted, row.set_specs)
+        if row.deleted or not row.metadata:
+            out.write(b"<record>%s</record>\n" % head)
+        else:
+            out.write(b"<record>%s<metadata>%s</metadata></record>\n"
+                      % (head, row.metadata.encode("utf-8")))
         count += 1
-    out.write(b"</ListRecords></OAI-PMH>\n")
+    out.write(b"</ListRecords>" + CLOSE.encode())
     return count
+
+
+def _datestamp(row: HarvestedRow) -> str:
+    """The datestamp as received when it is a protocol date, else normalised (a server's
+    "2024-01-01 10:00:00" would make the document invalid)."""
+    try:
+        parse_protocol_date(row.datestamp)
+    except InvalidDate:
+        if row.datestamp_epoch is not None:
+            return format_datestamp(row.datestamp_epoch)
+    return row.datestamp

@@ -222,7 +222,7 @@ def test_export_of_an_empty_source_is_a_valid_document(hstore: HarvestStore) -> 
 
     source = hstore.add_source("empty", "http://127.0.0.1:9/oai")
     out = io.BytesIO()
-    assert write_xml(hstore.iter_records(source.id), out, source.base_url) == 0
+    assert write_xml(hstore.iter_records(source.id), out, source.base_url, "oai_dc") == 0
     validate_response(out.getvalue())
     assert b'code="noRecordsMatch"' in out.getvalue()
 

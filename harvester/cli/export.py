@@ -27,7 +27,8 @@ def export(ctx: CliContext, name: str, fmt: str, output: str | None) -> None:
     rows = hstore.iter_records(source.id)
     out: IO[bytes] = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
     try:
-        count = (write_jsonl if fmt == "jsonl" else write_xml)(rows, out, source.base_url)
+        count = (write_jsonl(rows, out) if fmt == "jsonl"
+                 else write_xml(rows, out, source.base_url, source.metadata_prefix))
     finally:
         if output:
             out.close()

@@ -27,9 +27,10 @@ LIMIT_REQUEST_LINE = 8190
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, config: Config, options: dict[str, Any]) -> None:
+    def __init__(self, config: Config, options: dict[str, Any], read_only: bool) -> None:
         self.oai_config = config  # also read by the worker's error answers (base URL)
         self._options = options
+        self._read_only = read_only
         super().__init__()
 
     def load_config(self) -> None:
@@ -39,26 +40,29 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         from oai.provider.app import create_app
 
-        return create_app(self.oai_config, Store(open_engine(self.oai_config.database_url)))
+        # no database access at boot (a worker restarted during an outage answers 503), and
+        # a store the master found read-only is opened so here too
+        engine = open_engine(self.oai_config.database_url, read_only=self._read_only)
+        return create_app(self.oai_config, Store(engine, read_only=self._read_only))
 
 
-def with_token_secret(config: Config) -> Config:
-    """`config` with the token secret filled in from the store, if not set already."""
-    if config.secret_key:
-        return config
+def with_token_secret(config: Config) -> tuple[Config, bool]:
+    """`config` with the token secret filled in from the store if not set already, and
+    whether the store must be opened read-only (the provider never writes)."""
     store = Store.open(config.database_url)
     try:
-        secret = store.setting("token_secret")
+        secret = config.secret_key or store.setting("token_secret")
+        read_only = store.read_only
     finally:
         store.close()
     if not secret:
         raise StoreError("no token secret: run 'oai init' or set secret_key")
-    return replace(config, secret_key=secret)
+    return replace(config, secret_key=secret), read_only
 
 
 def serve(config: Config, access_log: bool = False) -> None:
     """Run the provider until interrupted."""
-    config = with_token_secret(config)
+    config, read_only = with_token_secret(config)
     options: dict[str, Any] = {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
@@ -76,4 +80,4 @@ def serve(config: Config, access_log: bool = False) -> None:
         "loglevel": "warning",
         "proc_name": "oai-provider",
     }
-    _Gunicorn(config, options).run()
+    _Gunicorn(config, options, read_only).run()
