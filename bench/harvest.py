@@ -196,9 +196,11 @@ def _check(m: Measurement) -> None:
 
 
 def _timed(command: list[str], env: dict[str, str]) -> tuple[str, float, resource.struct_rusage]:
-    """Run a whole process: its stdout, wall seconds from start to exit, and its rusage."""
+    """Run a whole process: its stdout, wall seconds from start to exit, and its rusage
+    (its progress and warnings on stderr are dropped, as a cron job would)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               env=env)
     assert process.stdout is not None
     out = process.stdout.read().decode("utf-8")
     _pid, status, usage = os.wait4(process.pid, 0)

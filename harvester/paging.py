@@ -1,8 +1,8 @@
 """The harvester's one paging loop: follow a list's resumption tokens, page by page.
 
 `ListPager.pages` asks for the next page before parsing the current one (the token is read
-from the body's tail by pattern, then checked against the parsed one), so the network and the
-parser overlap; while its consumer commits a page, the next is already on its way. It refuses
+from the body's tail by pattern, then checked against the parsed one), so the network, the
+parser and the consumer's commits overlap. It refuses
 to loop (`PagingGuard`). An OAI error ends the sequence with the page that carries it; the
 consumer decides what it means (a day-granularity retry, an expired token...).
 """
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 Args = dict[str, str | None]
 POLL_SECONDS = 0.2
+# a parsed page, the prefetch of the page after it, and the token that prefetch used
+Fetched = tuple[Page, "Future[Fetched] | None", str | None]
 
 
 class PagingGuard:
@@ -111,7 +113,14 @@ def day_granularity_args(page: Page, args: Mapping[str, str | None]) -> Args | N
 
 
 class ListPager:
-    """Pages of one list verb from one client (see the module doc)."""
+    """Pages of one list verb from one client (see the module doc).
+
+    With prefetch, each page is fetched *and parsed* on a daemon thread, which asks for the
+    following page as soon as its body has arrived (the token read by pattern from its tail):
+    while the consumer commits page n, page n+1 is being parsed and page n+2 fetched. At most
+    `AHEAD` pages are in the pipeline; a stopped run never waits for them."""
+
+    AHEAD = 2
 
     def __init__(self, client: OAIClient, verb: str = "ListRecords", *,
                  max_bytes: int | None = None, max_empty_pages: int = 10,
@@ -121,70 +130,103 @@ class ListPager:
         self.max_bytes = max_bytes
         self.max_empty_pages = max_empty_pages
         self.prefetch = prefetch
-        self.requests = 0
+        self._slots = threading.BoundedSemaphore(self.AHEAD)
+        self._holding: set[Future[Fetched]] = set()  # futures that hold a pipeline slot
+        self._lock = threading.Lock()
 
     def pages(self, args: Mapping[str, str | None]) -> Iterator[Page]:
         """Every page of the list that `args` starts (first arguments or a resumptionToken).
         Transport errors propagate; a page with OAI errors is the last one yielded."""
         guard = PagingGuard(self.max_empty_pages)
-        current = self._fetch({k: v for k, v in args.items() if v is not None})
-        ahead: Future[bytes] | None = None
+        current: Future[Fetched] | None = self._start(
+            {k: v for k, v in args.items() if v is not None}, wait=True)
+        ahead: Future[Fetched] | None = None
         try:
-            while True:
-                body = self._result(current)
-                early = scan_token(body, tail_only=True) if self.prefetch else None
-                early_value = early.value if early is not None and early.value else None
-                ahead = self._fetch({"resumptionToken": early_value}) if early_value else None
-                page = parse_page(body, self.verb, self.max_bytes)
+            while current is not None:
+                page, ahead, early = self._result(current)
                 if page.errors:
                     yield page
                     return
                 guard.check(page)
                 following = page.next_token
-                if following != early_value:
-                    _discard(ahead)
+                if following != early:
+                    self._discard(ahead)
                     ahead = None
                 yield page
                 if following is None:
                     return
-                current = ahead or self._fetch({"resumptionToken": following})
+                current = ahead or self._start({"resumptionToken": following}, wait=True)
                 ahead = None
         finally:
-            _discard(ahead)
+            self._discard(ahead)
 
-    def _fetch(self, args: Args) -> Future[bytes]:
-        """The body for these arguments: on a daemon thread when prefetching (a stopped run
-        never waits for it), else right away. Errors arrive through the future."""
-        self.requests += 1
-        verb = self.verb
-        request: Callable[[], bytes] = lambda: self.client.request(verb, **args).body  # noqa: E731
-        future: Future[bytes] = Future()
+    def _start(self, args: Args, wait: bool) -> Future[Fetched] | None:
+        """Fetch and parse a page (on a daemon thread when prefetching). Without `wait`,
+        nothing is started when the pipeline is full (the consumer asks later)."""
+        future: Future[Fetched] = Future()
         if not self.prefetch:
-            _settle(future, request)
+            _settle(future, lambda: self._fetch_and_parse(args))
             return future
-        threading.Thread(target=_settle, args=(future, request), daemon=True,
-                         name="oai-prefetch").start()
+        if not self._slots.acquire(blocking=wait):
+            return None
+        with self._lock:
+            self._holding.add(future)
+        threading.Thread(target=_settle, args=(future, lambda: self._fetch_and_parse(args)),
+                         daemon=True, name="oai-prefetch").start()
         return future
 
-    def _result(self, future: Future[bytes]) -> bytes:
-        """Wait for a body, waking regularly so that a stop request is honoured at once."""
-        while True:
-            try:
-                return future.result(timeout=POLL_SECONDS)
-            except FutureTimeout:
-                self.client.guard.check()
+    def _fetch_and_parse(self, args: Args) -> Fetched:
+        body = self.client.request(self.verb, **args).body
+        early = None
+        ahead = None
+        if self.prefetch:
+            found = scan_token(body, tail_only=True)
+            early = found.value if found is not None and found.value else None
+            if early is not None:
+                ahead = self._start({"resumptionToken": early}, wait=False)
+        try:
+            page = parse_page(body, self.verb, self.max_bytes)
+        except BaseException:
+            self._discard(ahead)
+            raise
+        return page, ahead, early
+
+    def _result(self, future: Future[Fetched]) -> Fetched:
+        """Wait for a page, waking regularly so that a stop request is honoured at once."""
+        try:
+            while True:
+                try:
+                    return future.result(timeout=POLL_SECONDS)
+                except FutureTimeout:
+                    self.client.guard.check()
+        finally:
+            self._release(future)  # consumed (or abandoned): its place is free
+
+    def _release(self, future: Future[Fetched]) -> None:
+        with self._lock:
+            if future not in self._holding:
+                return
+            self._holding.discard(future)
+        self._slots.release()
+
+    def _discard(self, future: Future[Fetched] | None) -> None:
+        """Drop a prefetch that is not needed: its place in the pipeline is freed, its
+        result (if it comes) unused, and so is whatever it prefetched in turn."""
+        if future is None:
+            return
+        self._release(future)
+        if not future.cancel():
+            future.add_done_callback(self._discard_chain)
+
+    def _discard_chain(self, future: Future[Fetched]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._discard(future.result()[1])
 
 
-def _settle(future: Future[bytes], request: Callable[[], bytes]) -> None:
+def _settle(future: Future[Fetched], request: Callable[[], Fetched]) -> None:
     if not future.set_running_or_notify_cancel():
         return
     try:
         future.set_result(request())
     except BaseException as exc:  # delivered to the consumer like any result
         future.set_exception(exc)
-
-
-def _discard(future: Future[bytes] | None) -> None:
-    """Drop a prefetch that is not needed (its result, if it comes, is unused)."""
-    if future is not None:
-        future.cancel()

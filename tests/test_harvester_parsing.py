@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from harvester.client import OAIClient
@@ -320,3 +322,61 @@ def test_identify_formats_and_sets() -> None:
     assert parse_sets(no_sets.encode()).errors == [("noSetHierarchy", "none")]
     with pytest.raises(OAIProtocolError):
         parse_identify(no_sets.encode())
+
+
+# --- payload scanning ---------------------------------------------------------------------------
+
+_NAMES = st.sampled_from(["metadata", "about", "oai:metadata", "x:about", "header", "record",
+                          "metadataX", "xabout", "a", "dc:title"])
+
+
+@st.composite
+def _xmlish(draw: st.DrawFn) -> str:
+    """Well-formed XML (no `<` in attribute values) whose tags, attributes and text mention
+    the container names."""
+    def element(depth: int) -> str:
+        name = draw(_NAMES)
+        attrs = draw(st.sampled_from(["", ' a="metadata>x"', " b='/about>'", ' c="x:about"']))
+        if depth > 3 or draw(st.booleans()):
+            return f"<{name}{attrs}/>"
+        inner = "".join(element(depth + 1) if draw(st.booleans())
+                        else draw(st.sampled_from(["text", " metadata ", "about:", "&amp;"]))
+                        for _ in range(draw(st.integers(0, 3))))
+        return f"<{name}{attrs}>{inner}</{name}>"
+    return "<r>" + "".join(element(0) for _ in range(draw(st.integers(1, 4)))) + "</r>"
+
+
+@given(_xmlish())
+def test_the_fast_container_scan_agrees_with_the_general_one(text: str) -> None:
+    from harvester.parsing.payload import _pair, _tags_by_find, _tags_by_regex
+
+    data = text.encode("utf-8")
+    assert _pair(_tags_by_find(data)) == _pair(_tags_by_regex(data))
+
+
+@needs_real
+def test_the_fast_container_scan_agrees_on_real_responses() -> None:
+    from harvester.parsing.payload import _pair, _tags_by_find, _tags_by_regex
+
+    for row in REAL_ROWS:
+        data = (REAL / row["file"]).read_bytes()
+        assert _pair(_tags_by_find(data)) == _pair(_tags_by_regex(data)), row["file"]
+
+
+_VALUES = st.sampled_from(['"1"', "'a>b'", '"it\'s"', "'say \"hi\"'", '"x:y"', '""'])
+
+
+@given(st.sampled_from(["a", "p:doc", "x.y-z"]),
+       st.lists(st.tuples(st.sampled_from(["k", "xmlns", "xmlns:p", "p:k"]), _VALUES),
+                max_size=4, unique_by=lambda kv: kv[0]),
+       st.sampled_from(["", " ", "\n  "]), st.booleans(), st.sampled_from(["", "<c/>text"]))
+def test_start_tags_are_read_as_the_general_expression_reads_them(
+        name: str, attributes: list[tuple[str, str]], space: str, empty: bool,
+        rest: str) -> None:
+    from harvester.parsing.payload import _START_TAG, _start_tag
+
+    text = (f"<{name}{''.join(f' {k}={v}' for k, v in attributes)}{space}"
+            f"{'/' if empty else ''}>{rest}")
+    m = _START_TAG.match(text)
+    assert m is not None
+    assert _start_tag(text) == (m.group(1), m.group(2), m.start(2))

@@ -100,3 +100,7 @@ def test_downgrade_returns_to_space_separated_lists(database_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(records.c.set_specs)).scalar_one() == '["a","b"]'
     engine.dispose()
+
+
+def test_the_head_the_store_checks_against_is_the_newest_migration() -> None:
+    assert migrate.script_head() == migrate.HEAD

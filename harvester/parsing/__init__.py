@@ -32,7 +32,6 @@ from harvester.parsing.reading import child, children, fill_items, read_envelope
 from harvester.parsing.repair import (
     declared_encoding,
     decode,
-    document_text,
     drop_entities,
     looks_misdeclared,
     parse_tree,
@@ -40,6 +39,7 @@ from harvester.parsing.repair import (
     sniff_not_oai,
     strict,
     to_utf8,
+    utf8_of,
 )
 from harvester.parsing.salvage import salvage
 from harvester.parsing.scanning import scan_token
@@ -63,7 +63,7 @@ def parse_page(body: bytes, verb: str, max_bytes: int | None = None) -> Page:
     page = Page(verb=verb, raw_size=len(body))
     declared = declared_encoding(body)
     root = None
-    text: str | None = None
+    data: bytes | None = None  # the UTF-8 bytes record payloads are sliced from
     if not looks_misdeclared(body, declared):
         try:
             root = strict(body)
@@ -79,15 +79,15 @@ def parse_page(body: bytes, verb: str, max_bytes: int | None = None) -> Page:
             salvage(page, body, str(exc))
             page.raw = body
             return page
-        text = fixed.decode("utf-8")
+        data = fixed
     elif verb in _WITH_PAYLOADS:
-        text = document_text(body, root)
+        data = utf8_of(body, root)
     if root.getroottree().docinfo.doctype:
         drop_entities(root, page.repairs)
-        text = None  # the text still holds the dropped references: serialize instead
+        data = None  # the bytes still hold the dropped references: serialize instead
     container = read_envelope(page, root)
     if container is not None:
-        fill_items(page, container, SpanCursor(text))
+        fill_items(page, container, SpanCursor(data))
     elif not page.errors and not page.no_records_match:
         raise MalformedResponse(f"the response has neither <{verb}> nor <error>")
     if page.repairs or page.quarantined:

@@ -21,7 +21,7 @@ class TokenInfo:
     expiration: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HarvestedRecord:
     """One record (or, for ListIdentifiers, one header).
 
@@ -37,6 +37,8 @@ class HarvestedRecord:
     set_specs: tuple[str, ...] = ()
     metadata: str | None = None
     about: list[str] = field(default_factory=list)
+    # (slots and no freezing: one is built per record, and a frozen dataclass's __init__ costs
+    # several times as much)
 
 
 @dataclass(frozen=True)

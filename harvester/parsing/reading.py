@@ -66,24 +66,19 @@ def record_from_header(header: etree._Element, metadata: str | None,
         tag = item.tag
         if not isinstance(tag, str):
             continue
-        name = tag.rpartition("}")[2]
+        name = tag[tag.rfind("}") + 1:]
+        text = (item.text or "").strip() if len(item) == 0 else text_of(item)
         if name == "identifier":
-            identifier = text_of(item)
+            identifier = text
         elif name == "datestamp":
-            datestamp = text_of(item)
+            datestamp = text
         elif name == "setSpec":
-            set_specs.append(text_of(item))
+            set_specs.append(text)
     if not identifier:
         return None
-    return HarvestedRecord(
-        identifier=identifier,
-        datestamp=datestamp,
-        datestamp_epoch=parse_lenient_or_none(datestamp),
-        deleted=header.get("status") == "deleted",
-        set_specs=tuple(set_specs),
-        metadata=metadata,
-        about=about,
-    )
+    return HarvestedRecord(identifier, datestamp, parse_lenient_or_none(datestamp),
+                           header.get("status") == "deleted", tuple(set_specs), metadata,
+                           about)
 
 
 def read_record(record: etree._Element, cursor: SpanCursor) -> HarvestedRecord | None:

@@ -175,8 +175,8 @@ def parse_tree(body: bytes, repairs: list[str] | None = None) -> etree._Element:
     return parse_text(body, [] if repairs is None else repairs)[0]
 
 
-def parse_text(body: bytes, repairs: list[str]) -> tuple[etree._Element, str]:
-    """The parsed root and the text it was parsed from (for byte-exact payloads)."""
+def parse_text(body: bytes, repairs: list[str]) -> tuple[etree._Element, bytes]:
+    """The parsed root and the UTF-8 bytes it was parsed from (for byte-exact payloads)."""
     declared = declared_encoding(body)
     if not looks_misdeclared(body, declared):
         try:
@@ -184,21 +184,27 @@ def parse_text(body: bytes, repairs: list[str]) -> tuple[etree._Element, str]:
         except etree.XMLSyntaxError:
             pass
         else:
-            return root, document_text(body, root)
+            return root, utf8_of(body, root)
     fixed = to_utf8(repair_text(decode(body, declared, repairs), repairs))
     try:
-        return strict(fixed), fixed.decode("utf-8")
+        return strict(fixed), fixed
     except etree.XMLSyntaxError as exc:
         raise MalformedResponse(f"unparsable XML: {exc}") from None
 
 
-def document_text(body: bytes, root: etree._Element) -> str:
-    """The body as text, in the encoding the parser read it with."""
-    encoding = root.getroottree().docinfo.encoding or "utf-8"
+_UTF8 = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+def utf8_of(body: bytes, root: etree._Element) -> bytes:
+    """The body as UTF-8 bytes: itself when the parser read it as UTF-8 (nearly always),
+    else transcoded from the encoding the parser used."""
+    encoding = (root.getroottree().docinfo.encoding or "utf-8").lower()
+    if encoding in _UTF8 and not body.startswith(UTF16_BOMS):
+        return body
     try:
-        return body.decode(encoding)
+        return body.decode(encoding).encode("utf-8")
     except (LookupError, UnicodeDecodeError):
-        return body.decode("utf-8", errors="replace")
+        return body.decode("utf-8", errors="replace").encode("utf-8")
 
 
 def drop_entities(root: etree._Element, repairs: list[str]) -> None:

@@ -42,10 +42,10 @@ def salvage(page: Page, body: bytes, why: str) -> None:
     head, tail = body[:spans[0][0]], body[spans[-1][1]:]
     declarations = namespace_declarations(head)
     try:
-        root, text = parse_text(head + tail, page.repairs)
+        root, data = parse_text(head + tail, page.repairs)
         container = read_envelope(page, root)
         if container is not None:
-            fill_items(page, container, SpanCursor(text))
+            fill_items(page, container, SpanCursor(data))
     except MalformedResponse:
         note(page.repairs, "response envelope unparsable: resumptionToken read by pattern")
         page.token = scan_token(tail)
@@ -53,9 +53,10 @@ def salvage(page: Page, body: bytes, why: str) -> None:
         raw = body[a:b]
         wrapped = b"<w" + declarations + b">" + raw + b"</w>"
         try:
-            text = repair_text(decode(wrapped, declared, page.repairs), page.repairs)
-            element = strict(text.encode("utf-8"))[0]
-            record = read_record(element, SpanCursor(text))
+            data = repair_text(decode(wrapped, declared, page.repairs),
+                               page.repairs).encode("utf-8")
+            element = strict(data)[0]
+            record = read_record(element, SpanCursor(data))
         except (etree.XMLSyntaxError, IndexError) as exc:
             ident = scan_identifier(raw)
             page.quarantined.append(Quarantined(index, ident, f"unparsable record: {exc}", raw))

@@ -42,8 +42,9 @@ class Loader:
 
     def __init__(self, store: Store, batch_size: int = 500, dry_run: bool = False,
                  create_sets: bool = False) -> None:
+        from oai.protocol.canonical import set_ancestors
         from oai.protocol.records import InvalidRecord
-        from oai.protocol.rendering import prepare_record, set_ancestors
+        from oai.protocol.rendering import prepare_record
 
         self._prepare = prepare_record
         self._invalid = InvalidRecord

@@ -7,13 +7,13 @@ served fragment has always passed its format's schema.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from lxml import etree
 
+from oai.protocol.canonical import canonical_json
 from oai.protocol.formats import FORMATS, MANDATORY_PREFIX
-from oai.protocol.records import InvalidRecord, Record, validate_record
+from oai.protocol.records import InvalidRecord, validate_record
 from oai.protocol.schemas import SchemaViolation, validate_fragment
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -29,10 +29,6 @@ class PreparedRecord:
     data: str
     content_hash: str
     renditions: dict[str, str]
-
-
-def canonical_json(record: Record) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def prepare_record(candidate: object) -> PreparedRecord:
@@ -61,9 +57,3 @@ def prepare_record(candidate: object) -> PreparedRecord:
         content_hash=hashlib.sha256(data.encode("utf-8")).hexdigest(),
         renditions=renditions,
     )
-
-
-def set_ancestors(spec: str) -> list[str]:
-    """`a:b:c` -> [`a`, `a:b`, `a:b:c`]: membership in a set implies its ancestors."""
-    parts = spec.split(":")
-    return [":".join(parts[: i + 1]) for i in range(len(parts))]

@@ -16,18 +16,21 @@ import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from oai.protocol.rendering import PreparedRecord, canonical_json, set_ancestors
+from oai.protocol.canonical import canonical_json, set_ancestors
 from oai.store import migrate
 from oai.store.engine import WRITE_OPTION, open_engine, parse_target, unwritable_reason
 from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
 from oai.store.resilience import retried_read
 from oai.store.tables import dump_list, record_sets, records, renditions, sets, settings
+
+if TYPE_CHECKING:  # rendering (schemas, crosswalks) is loaded only by commands that write
+    from oai.protocol.rendering import PreparedRecord
 
 __all__ = ["KEEP", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store",
            "StoreError"]
@@ -101,7 +104,8 @@ class Store(StoreReads):
         try:
             engine = open_engine(target, read_only=read_only)
             if create:
-                migrate.upgrade(engine)
+                if not migrate.is_current(engine):  # Alembic is loaded only to migrate
+                    migrate.upgrade(engine)
             elif not migrate.is_current(engine):
                 raise StoreError(f"the database at {path or target.url!r} is not initialised "
                                  "or not up to date: run 'oai init'")

@@ -10,10 +10,18 @@ attempt had in fact committed, so a page is never counted twice.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from oai.store.harvest.base import HarvestBase
 from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
@@ -24,18 +32,25 @@ _UPDATED = ("datestamp", "datestamp_epoch", "deleted", "set_specs", "metadata", 
 
 
 class PageWriter(HarvestBase):
-    _upsert: tuple[str, list[str] | None] | None = None
+    _statements: dict[str, tuple[str, list[str] | None]] | None = None
 
     def write_page(self, run: RunRow, window: WindowRow, page: PageWrite) -> None:
-        """Commit one page: records, quarantine, the following token and the counters."""
+        """Commit one page: records, quarantine, the following token and the counters.
+
+        The window moves on first, on condition that it still holds `window_pages - 1`
+        pages: if not, an earlier attempt has committed this page already and nothing is
+        written again. Statements are compiled once and run on the driver: at a hundred
+        records a page, SQLAlchemy's per-statement work would cost as much as SQLite's."""
         latest = list({r.identifier: r for r in page.records}.values())  # last one wins
 
         def work(conn: Connection) -> None:
-            if page.window_pages is not None:
-                done = conn.execute(select(windows.c.pages)
-                                    .where(windows.c.id == window.id)).scalar_one()
-                if done >= page.window_pages:
-                    return  # committed before the connection was lost
+            moved = self._execute(conn, "advance", {
+                "w_id": window.id, "token": page.next_token, "cursor": page.cursor,
+                "size": page.complete_list_size,
+                "status": "pending" if page.next_token else "done",
+                "before": (page.window_pages - 1) if page.window_pages is not None else None})
+            if not moved:
+                return  # committed before the connection was lost
             if latest:
                 self._upsert_records(conn, run, latest, page.response_date)
             if page.quarantined:
@@ -44,36 +59,55 @@ class PageWriter(HarvestBase):
                     {"source_id": run.source_id, "run_id": run.id, "identifier": q.identifier,
                      "reason": q.reason, "raw": q.raw, "created": now}
                     for q in page.quarantined])
-            conn.execute(update(windows).where(windows.c.id == window.id).values(
-                token=page.next_token, cursor=page.cursor,
-                complete_list_size=page.complete_list_size, pages=windows.c.pages + 1,
-                status="pending" if page.next_token else "done"))
-            values: dict[str, Any] = {
-                "pages": runs.c.pages + 1, "records": runs.c.records + len(latest),
-                "deleted": runs.c.deleted + sum(1 for r in latest if r.deleted),
-                "quarantined": runs.c.quarantined + len(page.quarantined),
-                "requests": runs.c.requests + page.requests}
+            self._execute(conn, "count", {
+                "r_id": run.id, "records": len(latest),
+                "deleted": sum(1 for r in latest if r.deleted),
+                "quarantined": len(page.quarantined), "requests": page.requests})
             if page.repairs:
                 errors = json.loads(conn.execute(select(runs.c.errors)
                                                  .where(runs.c.id == run.id)).scalar_one())
                 errors.extend(f"repaired: {r}" for r in page.repairs)
-                values["errors"] = json.dumps(errors[-200:])
-            conn.execute(update(runs).where(runs.c.id == run.id).values(**values))
+                conn.execute(update(runs).where(runs.c.id == run.id)
+                             .values(errors=json.dumps(errors[-200:])))
 
         self._write(work)
 
+    def _execute(self, conn: Connection, key: str, values: dict[str, Any]) -> int:
+        """Run one of the compiled statements; the number of rows it touched."""
+        if self._statements is None:
+            self._statements = self._compile_all(conn)
+        sql, names = self._statements[key]
+        params: Any = values if names is None else tuple(values[n] for n in names)
+        return int(conn.exec_driver_sql(sql, params).rowcount or 0)
+
+    def _compile_all(self, conn: Connection) -> dict[str, tuple[str, list[str] | None]]:
+        before: Any = bindparam("before")
+        one: Any = literal_column("1")
+        advance = update(windows).where(
+            windows.c.id == bindparam("w_id"),
+            or_(before.is_(None), windows.c.pages == before)).values(
+            token=bindparam("token"), cursor=bindparam("cursor"),
+            complete_list_size=bindparam("size"), pages=windows.c.pages + one,
+            status=bindparam("status"))
+        count = update(runs).where(runs.c.id == bindparam("r_id")).values(
+            pages=runs.c.pages + one, records=runs.c.records + bindparam("records"),
+            deleted=runs.c.deleted + bindparam("deleted"),
+            quarantined=runs.c.quarantined + bindparam("quarantined"),
+            requests=runs.c.requests + bindparam("requests"))
+        return {"advance": _compiled(conn, advance), "count": _compiled(conn, count),
+                "upsert": self._compile_upsert(conn)}
+
     def _upsert_records(self, conn: Connection, run: RunRow, rows: list[RecordWrite],
                         response_date: str | None) -> None:
-        """Insert or replace a page of records with one executemany of a statement compiled
-        once: per-row SQLAlchemy parameter processing would cost more than SQLite itself."""
-        if self._upsert is None:
-            self._upsert = self._compile_upsert(conn)
-        sql, names = self._upsert
-        values = [{"source_id": run.source_id, "identifier": r.identifier,
+        """Insert or replace a page of records with one executemany."""
+        assert self._statements is not None
+        sql, names = self._statements["upsert"]
+        source, run_id = run.source_id, run.id
+        values = [{"source_id": source, "identifier": r.identifier,
                    "datestamp": r.datestamp, "datestamp_epoch": r.datestamp_epoch,
-                   "deleted": r.deleted, "set_specs": dump_list(r.set_specs),
+                   "deleted": r.deleted, "set_specs": _set_list(r.set_specs),
                    "metadata": None if r.deleted else r.metadata,
-                   "about": r.about, "run_id": run.id, "response_date": response_date}
+                   "about": r.about, "run_id": run_id, "response_date": response_date}
                   for r in rows]
         if names is None:
             conn.exec_driver_sql(sql, values)
@@ -81,13 +115,32 @@ class PageWriter(HarvestBase):
             conn.exec_driver_sql(sql, [tuple(v[n] for n in names) for v in values])
 
     def _compile_upsert(self, conn: Connection) -> tuple[str, list[str] | None]:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(harvested).values(
+        # imported here: each dialect's module costs start-up time
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            stmt: Any = postgresql_insert(harvested)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(harvested)
+        stmt = stmt.values(
             {c.name: bindparam(c.name) for c in harvested.columns})
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[harvested.c.source_id, harvested.c.identifier],
             set_={name: getattr(excluded, name) for name in _UPDATED})
-        compiled = stmt.compile(dialect=conn.dialect)
-        names = list(compiled.positiontup or []) if compiled.positional else None
-        return compiled.string, names
+        return _compiled(conn, stmt)
+
+
+def _compiled(conn: Connection, statement: Any) -> tuple[str, list[str] | None]:
+    """A statement's SQL for this dialect, and its parameter order if positional."""
+    compiled = statement.compile(dialect=conn.dialect)
+    names = list(compiled.positiontup or []) if compiled.positional else None
+    return compiled.string, names
+
+
+@lru_cache(maxsize=1024)
+def _set_list(set_specs: tuple[str, ...]) -> str:
+    """A record's set list as stored (records share a handful: cached)."""
+    return dump_list(set_specs)

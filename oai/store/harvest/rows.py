@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from oai.store.tables import load_list
 
@@ -81,9 +81,8 @@ class HarvestedRow:
     metadata: str | None
 
 
-@dataclass(frozen=True)
-class RecordWrite:
-    """One harvested record as the sync loop hands it over."""
+class RecordWrite(NamedTuple):
+    """One harvested record as the sync loop hands it over (a tuple: one per record)."""
 
     identifier: str
     datestamp: str
