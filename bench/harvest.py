@@ -20,8 +20,8 @@ harvested by ours only to show that its peak RSS stays flat as N grows. See benc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import logging
 import os
 import resource
 import shutil
@@ -30,8 +30,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,8 +45,6 @@ import provider  # noqa: E402  (bench/provider.py, a script next to this one)
 
 VAR = BENCH_DIR / "var"
 CLIENTS = ("ours", "sickle", "bare")
-OAI_NS = "{http://www.openarchives.org/OAI/2.0/}"
-HTTP_TIMEOUT = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Targets (see README).
@@ -62,91 +61,11 @@ log = provider.log
 
 @dataclass
 class ClientResult:
-    """What a Sickle or bare child reports on its last stdout line (JSON)."""
+    """What a client reports on its last stdout line (JSON)."""
 
     records: int
     stored: int | None = None
     status: str | None = None
-
-
-def _durable(path: Path) -> None:
-    """fsync a written file and its directory: the same durability for every client."""
-    with path.open("rb") as fh:
-        os.fsync(fh.fileno())
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def run_sickle(url: str, workdir: Path) -> tuple[int, int | None, str | None]:
-    """What users do today: iterate Sickle's records and write each one's XML to a file."""
-    from sickle import Sickle
-
-    count = 0
-    target = workdir / "records.xml"
-    with target.open("w", encoding="utf-8") as out:
-        records = Sickle(url, timeout=HTTP_TIMEOUT).ListRecords(
-            metadataPrefix="oai_dc", ignore_deleted=False)
-        for record in records:
-            out.write(record.raw)
-            out.write("\n")
-            count += 1
-    _durable(target)
-    return count, None, None
-
-
-def _write_records(list_records: Any, out: Any) -> int:
-    from lxml import etree
-
-    count = 0
-    for record in list_records.iterfind(f"{OAI_NS}record"):
-        header = record.find(f"{OAI_NS}header")
-        identifier = header.findtext(f"{OAI_NS}identifier")
-        metadata = record.find(f"{OAI_NS}metadata")
-        payload = b"" if metadata is None or not len(metadata) else etree.tostring(metadata[0])
-        out.write(identifier.encode() + b"\t" + payload + b"\n")
-        count += 1
-    return count
-
-
-def run_bare(url: str, workdir: Path) -> tuple[int, int | None, str | None]:
-    """The ceiling: fetch, parse with lxml, write each record, follow the token."""
-    import requests
-    from lxml import etree
-
-    session = requests.Session()
-    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
-    count = 0
-    target = workdir / "records.xml"
-    with target.open("wb") as out:
-        while True:
-            response = session.get(url, params=params, timeout=HTTP_TIMEOUT)
-            response.raise_for_status()
-            root = etree.fromstring(response.content)
-            list_records = root.find(f"{OAI_NS}ListRecords")
-            if list_records is None:
-                raise RuntimeError(f"no ListRecords in {response.content[:300]!r}")
-            count += _write_records(list_records, out)
-            token = (list_records.findtext(f"{OAI_NS}resumptionToken") or "").strip()
-            if not token:
-                break
-            params = {"verb": "ListRecords", "resumptionToken": token}
-    _durable(target)
-    return count, None, None
-
-
-RUNNERS: dict[str, Callable[[str, Path], tuple[int, int | None, str | None]]] = {
-    "sickle": run_sickle, "bare": run_bare}
-
-
-def client_main(name: str, url: str, workdir: Path) -> int:
-    """Child entry point (Sickle, bare): run one client, print its ClientResult as JSON."""
-    logging.basicConfig(level=logging.WARNING)
-    records, stored, status = RUNNERS[name](url, workdir)
-    print(json.dumps(asdict(ClientResult(records, stored, status))), flush=True)
-    return 0
 
 
 # -- the parent: one measured child per client run -----------------------------------------
@@ -195,35 +114,56 @@ def _check(m: Measurement) -> None:
         m.problems.append(f"run status {m.status!r}")
 
 
-def _timed(command: list[str], env: dict[str, str]) -> tuple[str, float, resource.struct_rusage]:
-    """Run a whole process: its stdout, wall seconds from start to exit, and its rusage
-    (its progress and warnings on stderr are dropped, as a cron job would)."""
+@dataclass
+class Run:
+    out: str
+    seconds: float
+    usage: resource.struct_rusage
+    peak_rss_mb: float
+
+
+def _timed(command: list[str], env: dict[str, str]) -> Run:
+    """Run a whole process: its stdout, wall seconds from start to exit, its rusage, and its
+    peak RSS (its progress and warnings on stderr are dropped, as a cron job would).
+
+    The peak is the child's own VmHWM, read while it runs: rusage's ru_maxrss of a forked
+    child starts from the parent's RSS at the fork, which would show this script's size."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                env=env)
-    assert process.stdout is not None
-    out = process.stdout.read().decode("utf-8")
-    _pid, status, usage = os.wait4(process.pid, 0)
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(process.stdout.read()),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    peak = 0.0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        with contextlib.suppress(OSError, RuntimeError):  # an exiting zombie has no figures
+            peak = max(peak, provider.status_mb(process.pid, "VmHWM"))
+        time.sleep(0.02)
     seconds = time.perf_counter() - started
+    reader.join()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(command[:3])} exited with status {code}")
-    return out, seconds, usage
+    return Run(b"".join(chunks).decode("utf-8"), seconds, usage, peak)
 
 
-def _run_ours(url: str, workdir: Path) -> tuple[str, float, resource.struct_rusage]:
+def _run_ours(url: str, workdir: Path) -> Run:
     """`oai harvest run` into a fresh store; the source is defined first, untimed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
     env["OAI_DATABASE_URL"] = f"sqlite:///{workdir / 'harvest.sqlite'}"
     oai = str(Path(sys.executable).with_name("oai"))
     subprocess.run([oai, "harvest", "add", "bench", url, "--no-check"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    out, seconds, usage = _timed([oai, "harvest", "run", "bench", "--json"], env)
-    summary = json.loads(out.strip().splitlines()[-1])
+    run = _timed([oai, "harvest", "run", "bench", "--json"], env)
+    summary = json.loads(run.out.strip().splitlines()[-1])
     with sqlite3.connect(workdir / "harvest.sqlite") as conn:
         stored = conn.execute("SELECT count(*) FROM harvested_records").fetchone()[0]
-    result = ClientResult(summary["records"], stored, summary["status"])
-    return json.dumps(asdict(result)), seconds, usage
+    run.out = json.dumps(asdict(ClientResult(summary["records"], stored, summary["status"])))
+    return run
 
 
 def measure_client(name: str, server: provider.Server, expected: int) -> Measurement:
@@ -232,17 +172,17 @@ def measure_client(name: str, server: provider.Server, expected: int) -> Measure
     try:
         server_cpu0 = server_cpu_s(server)
         if name == "ours":
-            out, seconds, usage = _run_ours(server.url, workdir)
+            run = _run_ours(server.url, workdir)
         else:
-            out, seconds, usage = _timed(
-                [sys.executable, str(Path(__file__).resolve()), "--client", name,
-                 "--url", server.url, "--workdir", str(workdir)], dict(os.environ))
+            run = _timed([sys.executable, str(BENCH_DIR / "harvest_clients.py"), name,
+                          server.url, str(workdir)], dict(os.environ))
         server_cpu = server_cpu_s(server) - server_cpu0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    result = ClientResult(**json.loads(out.strip().splitlines()[-1]))
-    m = Measurement(name, result.records, expected, seconds, usage.ru_utime + usage.ru_stime,
-                    usage.ru_maxrss / 1024, server_cpu, result.stored, result.status)
+    result = ClientResult(**json.loads(run.out.strip().splitlines()[-1]))
+    m = Measurement(name, result.records, expected, run.seconds,
+                    run.usage.ru_utime + run.usage.ru_stime, run.peak_rss_mb, server_cpu,
+                    result.stored, result.status)
     _check(m)
     log(f"{name} n={expected}: {m.rate:,.0f} records/s, CPU {m.cpu_s:.1f} s, "
         f"peak RSS {m.peak_rss_mb:.1f} MB, server CPU {m.server_cpu_s:.1f} s"
@@ -409,9 +349,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: --records 5000 --big 20000")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument("--client", choices=CLIENTS, help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.big = 5_000, 20_000
@@ -442,8 +379,6 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.client:
-        return client_main(args.client, args.url, args.workdir)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     results = run(args)
     print(render(results), flush=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -21,9 +20,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from flask import Flask, Response, redirect, request
-from werkzeug.serving import make_server
 
 from tests.quirk_server import FORMATS_XML, envelope, error_body
+from tests.serving import serve_in_thread
 
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
@@ -221,26 +220,12 @@ class Running:
 @contextmanager
 def serve_hostile(repo: Hostile) -> Iterator[Running]:
     """Run the app on 127.0.0.1 (free port) in a thread, counting connections."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", 0, create_app(repo), threaded=True)
-    original = server.get_request
-
-    def counted() -> Any:
-        accepted = original()
+    def accepted() -> None:
         with repo.lock:
             repo.connections += 1
-        return accepted
 
-    server.get_request = counted  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield Running(f"http://127.0.0.1:{server.port}", repo)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_in_thread(create_app(repo), accepted) as base:
+        yield Running(base, repo)
 
 
 def items(n: int, start: str = "2024-01-01", sets: tuple[str, ...] = ()) -> list[Item]:

@@ -8,7 +8,6 @@ thread and yields a `QuirkServer` with the base URL and what the server saw (`st
 from __future__ import annotations
 
 import gzip
-import logging
 import threading
 import time
 import zlib
@@ -21,7 +20,8 @@ from email.utils import format_datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from flask import Flask, Response, request
-from werkzeug.serving import make_server
+
+from tests.serving import serve_in_thread
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 MAX_SLEEP = 3.0  # a slow response never sleeps longer than this
@@ -374,16 +374,6 @@ class QuirkServer:
 def serve_quirks(records: list[QuirkRecord] | None = None,
                  page_size: int = 10) -> Iterator[QuirkServer]:
     """Run the quirk app on 127.0.0.1 (free port) in a thread; yield it; shut it down."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     state = QuirkState()
-    app = create_quirk_app(records, page_size, state)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield QuirkServer(f"http://127.0.0.1:{server.port}", state)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_in_thread(create_quirk_app(records, page_size, state)) as base:
+        yield QuirkServer(base, state)

@@ -1,20 +1,51 @@
-"""Test helpers for real HTTP: `oai serve` in a subprocess on a free loopback port, a raw
-socket client that can send any bytes at all, and a TCP proxy whose plug can be pulled."""
+"""Test helpers for real HTTP: a WSGI app served in a thread, `oai serve` in a subprocess on a
+free loopback port, a raw socket client that can send any bytes at all, and a TCP proxy whose
+plug can be pulled."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import make_server
 
 OAI = str(Path(sys.executable).with_name("oai"))
+
+
+@contextmanager
+def serve_in_thread(app: Any, on_accept: Callable[[], None] | None = None) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 (a free port) in a thread: yields `http://host:port`;
+    `on_accept` is called for every connection the server accepts."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    if on_accept is not None:
+        accept = server.get_request
+
+        def counted() -> Any:
+            accepted = accept()
+            on_accept()
+            return accepted
+
+        server.get_request = counted  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def free_port() -> int:

@@ -3,25 +3,18 @@ returns exactly the store's records, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sickle import Sickle
 
 from oai.protocol.datestamps import format_datestamp
 from oai.protocol.schemas import validate_response
 from oai.store.repository import Store
 from tests.conftest import put, record
-
-OAI = str(Path(sys.executable).with_name("oai"))
+from tests.serving import oai_serve
 
 
 class ValidatingSickle(Sickle):  # type: ignore[misc]
@@ -36,45 +29,18 @@ class ValidatingSickle(Sickle):  # type: ignore[misc]
         return response
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            output = proc.stderr.read().decode() if proc.stderr else ""
-            raise AssertionError(f"server exited: {output}")
-        try:
-            if requests.get(url, params={"verb": "Identify"}, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError("server did not come up")
-
-
 @pytest.fixture
-def served(database_url: str) -> Iterator[tuple[str, Store]]:
+def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Store]]:
     """A store with 257 records (some deleted, some in sets) served by `oai serve`."""
     store = Store.open(database_url, create=True)
     put(store, *[record(f"e{i:04d}", sets=["school:x"] if i % 4 == 0 else None)
                  for i in range(257)])
     store.delete([f"e{i:04d}" for i in range(0, 257, 17)])
-    port = free_port()
-    env = {**os.environ, "OAI_DATABASE_URL": database_url, "OAI_SAFETY_LAG": "0",
-           "OAI_PAGE_SIZE": "50", "OAI_REPOSITORY_IDENTIFIER": "e2e.example.org"}
-    proc = subprocess.Popen([OAI, "serve", "--port", str(port), "--workers", "2"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/oai"
     try:
-        wait_until_up(url, proc)
-        yield url, store
+        with oai_serve(database_url, tmp_path / "serve.log", workers=2, safety_lag="0",
+                       page_size="50", repository_identifier="e2e.example.org") as s:
+            yield s.url, store
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         store.close()
 
 

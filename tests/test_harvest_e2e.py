@@ -9,15 +9,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from harvester.sync import HarvestOptions, SourceHarvester
 from oai.protocol.datestamps import format_datestamp
@@ -25,28 +25,24 @@ from oai.provider.app import create_app
 from oai.store.harvest import HarvestStore
 from oai.store.repository import Store
 from tests.conftest import make_config, put, record
+from tests.serving import serve_in_thread
 
 OAI = str(Path(sys.executable).with_name("oai"))
 REPO = "e2e.example.org"
 
 
-class ThreadServer:
+@dataclass
+class Provided:
+    url: str
+
+
+@contextmanager
+def serve_provider(store: Store, page_size: int) -> Iterator[Provided]:
     """The provider app on 127.0.0.1 (free port) in a thread."""
-
-    def __init__(self, store: Store, page_size: int) -> None:
-        app = create_app(make_config(repository_identifier=REPO, page_size=page_size,
-                                     base_url=None), store)
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.url = f"http://127.0.0.1:{self.server.port}/oai"
-
-    def __enter__(self) -> ThreadServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    app = create_app(make_config(repository_identifier=REPO, page_size=page_size,
+                                 base_url=None), store)
+    with serve_in_thread(app) as base:
+        yield Provided(f"{base}/oai")
 
 
 def provider_state(store: Store) -> dict[str, tuple[Any, ...]]:
@@ -78,7 +74,7 @@ def test_harvest_our_provider_full_then_incremental(provider_store: Store) -> No
                         sets=[["school:a"], ["school:b:c"], []][i % 3]) for i in range(120)])
     store.delete([f"p{i:04d}" for i in range(0, 120, 17)])
     hstore = HarvestStore(store)  # the harvest tables live in the same database
-    with ThreadServer(store, page_size=25) as server:
+    with serve_provider(store, page_size=25) as server:
         hstore.add_source("self", server.url)
         options = HarvestOptions(sleep=lambda s: None)
         first = SourceHarvester(hstore, hstore.require_source("self"), options).run()
@@ -137,7 +133,7 @@ def test_sigkill_while_the_source_changes(tmp_path: Path) -> None:
     db = tmp_path / "harvest.sqlite"
     hstore = HarvestStore(Store.open(f"sqlite:///{db}", create=True))
     kills = attempts = completed = 0
-    with ThreadServer(source_store, page_size=10) as server:
+    with serve_provider(source_store, page_size=10) as server:
         hstore.add_source("src", server.url)
         while kills < 25 and attempts < 200:
             attempts += 1
@@ -182,7 +178,7 @@ def test_set_restricted_source(tmp_path: Path) -> None:
     put(store, *[record(f"s{i:03d}", sets=[["school:a"], ["school:b"]][i % 2])
                  for i in range(30)])
     hstore = HarvestStore(store)
-    with ThreadServer(store, page_size=7) as server:
+    with serve_provider(store, page_size=7) as server:
         hstore.add_source("only-a", server.url, set_specs=["school:a"])
         outcome = SourceHarvester(hstore, hstore.require_source("only-a"),
                                   HarvestOptions(sleep=lambda s: None)).run()

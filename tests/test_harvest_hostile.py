@@ -239,3 +239,38 @@ def test_json_events_name_each_wait(hstore: HarvestStore) -> None:
     assert kinds[0] == "start" and "wait" in kinds and kinds[-1] == "end"
     assert all(e["source"] == "src" for e in events)
     json.dumps(events)  # serialisable as JSON lines
+
+
+def test_a_run_stopped_by_the_breaker_is_resumed_later(hstore: HarvestStore) -> None:
+    repo = Hostile(items(30), page_size=10)
+    with serve_hostile(repo) as server:
+        failed = harvest(hstore, server.url("always-500"), breaker=3)
+        assert failed.status == "failed"
+        source = hstore.require_source("src")
+        hstore.edit_source(source.id, base_url=server.url("ok"))  # the server recovers
+        again = harvest(hstore, server.url("ok"))
+    assert again.ok and again.resumed and again.run_id == failed.run_id
+    assert hstore.counts(source.id) == (30, 0)
+
+
+def test_live_progress_rows_say_records_rate_state_and_waits() -> None:
+    """One row per source, drawn by rich: what a librarian sees on a terminal."""
+    import io
+
+    from rich.console import Console
+
+    from harvester.cli.progress import LiveReporter
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    reporter = LiveReporter(["orca", "zenodo"], console)
+    reporter({"source": "orca", "event": "start"})
+    reporter({"source": "orca", "event": "list"})
+    for _ in range(3):
+        reporter({"source": "orca", "event": "page", "records": 100, "size": 1000})
+    reporter({"source": "zenodo", "event": "wait", "seconds": 30.0})
+    reporter.close()
+    text = out.getvalue()
+    assert "orca" in text and "zenodo" in text
+    assert "300/1,000 records" in text and "harvesting" in text
+    assert "retrying in 30.0 s" in text

@@ -44,7 +44,7 @@ class LiveReporter:
     """Rows drawn by rich (a well-kept library that redraws a table of progress bars in
     place and estimates rates and remaining time), one per source."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], console: Any = None) -> None:
         from rich.progress import (
             BarColumn,
             Progress,
@@ -63,7 +63,7 @@ class LiveReporter:
             TextColumn("[bold]{task.description}"), BarColumn(),
             TextColumn("{task.completed:,.0f}{task.fields[of]} records"), Rate(),
             TimeRemainingColumn(), TextColumn("{task.fields[state]}"),
-            console=_console(), transient=False, refresh_per_second=4)
+            console=console or _console(), transient=False, refresh_per_second=4)
         self._tasks = {name: self._progress.add_task(name, total=None, of="", state="waiting")
                        for name in names}
         self._base: dict[str, float] = dict.fromkeys(names, 0.0)
