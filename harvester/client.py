@@ -26,15 +26,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
-from lxml import etree
 from requests.structures import CaseInsensitiveDict
 from sickle import Sickle
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
@@ -42,6 +38,14 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from oai import __version__
 from oai.protocol.datestamps import Granularity
 
+from .answers import (
+    FetchResult,
+    backoff_delay,
+    is_read_timeout,
+    looks_like_xml,
+    parse_retry_after,
+    root_cause,
+)
 from .errors import (
     ConnectFailed,
     DeadlineExceeded,
@@ -56,7 +60,7 @@ from .errors import (
 )
 from .guard import RunGuard
 from .paging import ListPager, day_granularity_args, list_args
-from .parsing import IdentifyInfo, Page, parse_identify, parse_page, parse_tree
+from .parsing import IdentifyInfo, Page, parse_identify, parse_page
 from .politeness import PROCESS_SLOTS, HostSlots
 
 log = logging.getLogger(__name__)
@@ -67,68 +71,8 @@ DEFAULT_USER_AGENT = (
 )
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_XML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<[?!A-Za-z_]")
 _OAI_ERROR = re.compile(rb"<(?:[\w.-]+:)?error\s[^>]*code\s*=")
 _CHUNK = 256 * 1024
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """One HTTP answer: the final attempt's status, headers and (decoded) body.
-
-    `elapsed` is the final attempt's duration in seconds including the body read; `attempts`
-    counts every request made. `xml`, `raw` and `params` make it usable where Sickle expects
-    its OAIResponse (its iterators and models).
-    """
-
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    elapsed: float
-    attempts: int
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def xml(self) -> etree._Element:
-        """The body parsed securely (strict, then repaired)."""
-        return parse_tree(self.body)
-
-    @property
-    def raw(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-def looks_like_xml(body: bytes) -> bool:
-    """Whether a body starts like an XML document, not HTML (so an error status may carry
-    OAI errors worth reading)."""
-    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<html", b"<!doctype html")):
-        return False
-    return _XML_START.match(head) is not None
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent,
-    unreadable or in the past (then the usual backoff applies, not an immediate retry)."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return seconds if seconds > 0 else None
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float]) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**attempt)] (attempt counts from 0)."""
-    return rng() * min(cap, base * (2 ** attempt))
 
 
 class OAIClient(Sickle):
@@ -260,13 +204,13 @@ class OAIClient(Sickle):
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError, ProtocolError,
                     ReadTimeoutError) as exc:
-                if _is_read_timeout(exc):
+                if is_read_timeout(exc):
                     raise self._timeout(exc, deadline) from exc
-                raise ConnectFailed(f"connection failed: {_reason(exc)}",
+                raise ConnectFailed(f"connection failed: {root_cause(exc)}",
                                     url=self.endpoint) from exc
             except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
                     requests.exceptions.MissingSchema) as exc:
-                raise RedirectRefused(f"cannot request this URL: {_reason(exc)}",
+                raise RedirectRefused(f"cannot request this URL: {root_cause(exc)}",
                                       url=self.endpoint) from exc
             return FetchResult(
                 url=resp.url, status=resp.status_code, headers=CaseInsensitiveDict(resp.headers),
@@ -403,35 +347,6 @@ class OAIClient(Sickle):
         for page in pager.pages(args):
             page.raise_for_errors(self.endpoint)
             yield page
-
-
-def _is_read_timeout(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, ReadTimeoutError | TimeoutError):
-            return True
-        nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
-        cur = nxt or cur.__cause__ or cur.__context__
-    return False
-
-
-def _reason(exc: BaseException) -> str:
-    """The root cause in a few words: the socket's "Connection refused", not urllib3's
-    pool, retry and wrapper messages around it."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, OSError) and cur.strerror:
-            return cur.strerror
-        nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
-        cur = nxt or getattr(cur, "reason", None) or cur.__cause__ or cur.__context__
-        if not isinstance(cur, BaseException):
-            cur = None
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 __all__ = [

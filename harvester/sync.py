@@ -15,9 +15,7 @@ when the database connection or the code itself fails, and is bounded by its `Ru
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.client import OAIClient
@@ -35,7 +33,8 @@ from harvester.errors import (
     TransportError,
 )
 from harvester.guard import Limits, RunGuard
-from harvester.lease import DEFAULT_SECONDS, Lease
+from harvester.lease import Lease
+from harvester.options import HarvestOptions, RunOutcome, make_client
 from harvester.paging import Args, ListPager, day_granularity_args
 from harvester.parsing import IdentifyInfo, Page, parse_identify, parse_page
 from harvester.planning import incremental_from, request_date, split
@@ -57,63 +56,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class HarvestOptions:
-    """How a run behaves; the defaults suit most repositories."""
-
-    full: bool = False
-    window_from: str | None = None  # a one-off window: harvested, but not the watermark
-    window_until: str | None = None
-    overlap: int = 600  # seconds subtracted from the last responseDate
-    max_token_restarts: int = 3
-    prefetch: bool = True
-    user_agent: str | None = None
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    deadline: float = 300.0
-    max_attempts: int = 4
-    timeout_attempts: int = 2
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
-    max_retry_after: float = 300.0
-    max_bytes: int | None = 256 * 1024 * 1024
-    max_empty_pages: int = 10
-    max_requests: int | None = 500_000
-    max_seconds: float | None = 24 * 3600.0
-    breaker: int | None = 6
-    lease_seconds: int = DEFAULT_SECONDS
-    sleep: Callable[[float], None] | None = None
-    stop: threading.Event | None = field(default=None, compare=False)
-
-    @property
-    def one_off(self) -> tuple[str, str | None] | None:
-        if self.window_from is None and self.window_until is None:
-            return None
-        return (self.window_from or "", self.window_until)
-
-
-@dataclass
-class RunOutcome:
-    """What happened to one source, for the CLI's summary and exit status."""
-
-    source: str
-    status: str  # complete / incomplete / failed / interrupted
-    reason: str | None = None
-    run_id: int | None = None
-    records: int = 0
-    deleted: int = 0
-    pages: int = 0
-    quarantined: int = 0
-    reconciled: int = 0
-    resumed: bool = False
-    requests: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "complete"
-
-
 class _StopRun(Exception):
     """Ends the run early: (status, reason)."""
 
@@ -121,17 +63,6 @@ class _StopRun(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def make_client(source: SourceRow, options: HarvestOptions, guard: RunGuard) -> OAIClient:
-    return OAIClient(
-        source.base_url, user_agent=options.user_agent,
-        connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
-        deadline=options.deadline, max_attempts=options.max_attempts,
-        timeout_attempts=options.timeout_attempts, backoff_base=options.backoff_base,
-        backoff_cap=options.backoff_cap, max_retry_after=options.max_retry_after,
-        min_interval=source.min_interval or 0.0, max_bytes=options.max_bytes,
-        max_empty_pages=options.max_empty_pages, guard=guard)
 
 
 def _splittable(exc: HarvestError) -> bool:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from harvester.sync import HarvestOptions, SourceHarvester
+from harvester.options import HarvestOptions
+from harvester.sync import SourceHarvester
 from oai.protocol.datestamps import format_datestamp
 from oai.provider.app import create_app
 from oai.store.harvest import HarvestStore

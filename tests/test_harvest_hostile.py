@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from harvester.sync import HarvestOptions, RunOutcome, SourceHarvester
+from harvester.options import HarvestOptions, RunOutcome
+from harvester.sync import SourceHarvester
 from oai.protocol.datestamps import parse_protocol_date
 from oai.store.harvest import HarvestStore
 from oai.store.repository import Store

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from harvester.sync import HarvestOptions, SourceHarvester
+from harvester.options import HarvestOptions
+from harvester.sync import SourceHarvester
 from oai.store.harvest import HarvestStore
 from oai.store.repository import Store
 from tests.conftest import POSTGRES_URL

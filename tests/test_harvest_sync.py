@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harvester.sync import HarvestOptions, RunOutcome, SourceHarvester
+from harvester.options import HarvestOptions, RunOutcome
+from harvester.sync import SourceHarvester
 from oai.store.harvest import HarvestStore, SourceRow
 from oai.store.repository import Store
 from tests.quirk_server import QuirkServer, make_records, serve_quirks

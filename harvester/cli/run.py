@@ -27,7 +27,8 @@ from oai.cli.context import CliContext, fail, pass_ctx
 
 if TYPE_CHECKING:
     from harvester.guard import StopRequest
-    from harvester.sync import HarvestOptions, RunOutcome, SourceHarvester
+    from harvester.options import HarvestOptions, RunOutcome
+    from harvester.sync import SourceHarvester
     from oai.store.harvest import HarvestStore, SourceRow
 
 JOIN_POLL = 0.2
@@ -86,7 +87,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
     equals what each source held when its run started (bar a stopped run: 130 on Ctrl-C)."""
     from harvester.cli.progress import make_reporter
     from harvester.guard import StopRequest
-    from harvester.sync import HarvestOptions
+    from harvester.options import HarvestOptions
 
     if run_all == bool(names):
         fail("name one or more sources, or give --all")
@@ -162,7 +163,8 @@ class _Runner:
         return [self._outcome(s) for s in self.sources]
 
     def _work(self, work: queue.Queue[SourceRow]) -> None:
-        from harvester.sync import RunOutcome, SourceHarvester
+        from harvester.options import RunOutcome
+        from harvester.sync import SourceHarvester
 
         while True:
             try:
@@ -183,7 +185,7 @@ class _Runner:
                 self.active.pop(source.name, None)
 
     def _outcome(self, source: SourceRow) -> RunOutcome:
-        from harvester.sync import RunOutcome
+        from harvester.options import RunOutcome
 
         return self.outcomes.get(source.name) or RunOutcome(
             source.name, "interrupted", "not started: the harvest was stopped first")
