@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# byte-compile our own modules as pip does for installed ones: an editable install with
+	# PYTHONDONTWRITEBYTECODE set would otherwise compile them at every command's start
+	$(BIN)/python -m compileall -q oai harvester > /dev/null
 	touch $(STAMP)
 
 ## demo: load fixtures/ into var/demo.sqlite and serve http://127.0.0.1:8000/oai

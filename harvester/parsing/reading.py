@@ -83,14 +83,21 @@ def record_from_header(header: etree._Element, metadata: str | None,
 
 def read_record(record: etree._Element, cursor: SpanCursor) -> HarvestedRecord | None:
     """One <record>; its containers' spans are consumed from `cursor` in document order, so
-    the text and the tree stay in step even for deleted records that carry metadata."""
-    header = child(record, "header")
+    the text and the tree stay in step even for deleted records that carry metadata. One
+    pass over the record's children, compared by local name (any prefix, or none)."""
+    header: etree._Element | None = None
     metadata: str | None = None
     about: list[str] = []
-    deleted = header is not None and header.get("status") == "deleted"
     for item in record:
-        name = local_name(item)
-        if name not in ("metadata", "about"):
+        tag = item.tag
+        if not isinstance(tag, str):
+            continue
+        name = tag[tag.rfind("}") + 1:]
+        if name == "header":
+            if header is None:
+                header = item
+            continue
+        if name != "metadata" and name != "about":
             continue
         inner = _first_element(item)
         if inner is None:
@@ -99,7 +106,7 @@ def read_record(record: etree._Element, cursor: SpanCursor) -> HarvestedRecord |
         text = payload_text(inner, name, cursor)
         if name == "about":
             about.append(text)
-        elif not deleted and metadata is None:
+        elif metadata is None and (header is None or header.get("status") != "deleted"):
             metadata = text
     if header is None:
         return None

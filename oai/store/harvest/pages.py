@@ -10,6 +10,7 @@ attempt had in fact committed, so a page is never counted twice.
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -39,12 +40,14 @@ class PageWriter(HarvestBase):
 
         The window moves on first, on condition that it still holds `window_pages - 1`
         pages: if not, an earlier attempt has committed this page already and nothing is
-        written again. Statements are compiled once and run on the driver: at a hundred
+        written again. Statements are compiled once and run on a driver cursor: at a hundred
         records a page, SQLAlchemy's per-statement work would cost as much as SQLite's."""
         latest = list({r.identifier: r for r in page.records}.values())  # last one wins
+        if self._statements is None:
+            self._statements = self._read(self._compile_all)
 
-        def work(conn: Connection) -> None:
-            moved = self._execute(conn, "advance", {
+        def work(cursor: Any) -> None:
+            moved = self._execute(cursor, "advance", {
                 "w_id": window.id, "token": page.next_token, "cursor": page.cursor,
                 "size": page.complete_list_size,
                 "status": "pending" if page.next_token else "done",
@@ -52,33 +55,31 @@ class PageWriter(HarvestBase):
             if not moved:
                 return  # committed before the connection was lost
             if latest:
-                self._upsert_records(conn, run, latest, page.response_date)
-            if page.quarantined:
-                now = self.store.clock_in(conn)
-                conn.execute(insert(quarantine), [
-                    {"source_id": run.source_id, "run_id": run.id, "identifier": q.identifier,
-                     "reason": q.reason, "raw": q.raw, "created": now}
-                    for q in page.quarantined])
-            self._execute(conn, "count", {
+                self._upsert_records(cursor, run, latest, page.response_date)
+            now = int(time.time())
+            for q in page.quarantined:
+                self._execute(cursor, "quarantine", {
+                    "source_id": run.source_id, "run_id": run.id, "identifier": q.identifier,
+                    "reason": q.reason, "raw": q.raw, "created": now})
+            self._execute(cursor, "count", {
                 "r_id": run.id, "records": len(latest),
                 "deleted": sum(1 for r in latest if r.deleted),
                 "quarantined": len(page.quarantined), "requests": page.requests})
             if page.repairs:
-                errors = json.loads(conn.execute(select(runs.c.errors)
-                                                 .where(runs.c.id == run.id)).scalar_one())
+                self._execute(cursor, "errors", {"r_id": run.id})
+                errors = json.loads(cursor.fetchone()[0])
                 errors.extend(f"repaired: {r}" for r in page.repairs)
-                conn.execute(update(runs).where(runs.c.id == run.id)
-                             .values(errors=json.dumps(errors[-200:])))
+                self._execute(cursor, "set_errors", {"r_id": run.id,
+                                                     "errors": json.dumps(errors[-200:])})
 
-        self._write(work)
+        self._write_raw(work)
 
-    def _execute(self, conn: Connection, key: str, values: dict[str, Any]) -> int:
+    def _execute(self, cursor: Any, key: str, values: dict[str, Any]) -> int:
         """Run one of the compiled statements; the number of rows it touched."""
-        if self._statements is None:
-            self._statements = self._compile_all(conn)
+        assert self._statements is not None
         sql, names = self._statements[key]
-        params: Any = values if names is None else tuple(values[n] for n in names)
-        return int(conn.exec_driver_sql(sql, params).rowcount or 0)
+        cursor.execute(sql, values if names is None else tuple(values[n] for n in names))
+        return int(cursor.rowcount or 0)
 
     def _compile_all(self, conn: Connection) -> dict[str, tuple[str, list[str] | None]]:
         before: Any = bindparam("before")
@@ -94,10 +95,17 @@ class PageWriter(HarvestBase):
             deleted=runs.c.deleted + bindparam("deleted"),
             quarantined=runs.c.quarantined + bindparam("quarantined"),
             requests=runs.c.requests + bindparam("requests"))
+        errors = select(runs.c.errors).where(runs.c.id == bindparam("r_id"))
+        set_errors = update(runs).where(runs.c.id == bindparam("r_id")).values(
+            errors=bindparam("errors"))
+        held = insert(quarantine).values(
+            {c: bindparam(c) for c in ("source_id", "run_id", "identifier", "reason", "raw",
+                                       "created")})
         return {"advance": _compiled(conn, advance), "count": _compiled(conn, count),
-                "upsert": self._compile_upsert(conn)}
+                "upsert": self._compile_upsert(conn), "errors": _compiled(conn, errors),
+                "set_errors": _compiled(conn, set_errors), "quarantine": _compiled(conn, held)}
 
-    def _upsert_records(self, conn: Connection, run: RunRow, rows: list[RecordWrite],
+    def _upsert_records(self, cursor: Any, run: RunRow, rows: list[RecordWrite],
                         response_date: str | None) -> None:
         """Insert or replace a page of records with one executemany."""
         assert self._statements is not None
@@ -110,9 +118,9 @@ class PageWriter(HarvestBase):
                    "about": r.about, "run_id": run_id, "response_date": response_date}
                   for r in rows]
         if names is None:
-            conn.exec_driver_sql(sql, values)
+            cursor.executemany(sql, values)
         else:
-            conn.exec_driver_sql(sql, [tuple(v[n] for n in names) for v in values])
+            cursor.executemany(sql, [tuple(v[n] for n in names) for v in values])
 
     def _compile_upsert(self, conn: Connection) -> tuple[str, list[str] | None]:
         # imported here: each dialect's module costs start-up time
