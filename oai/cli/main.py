@@ -16,11 +16,13 @@ import click
 
 from oai.cli.context import CliContext
 from oai.cli.fixtures_cmd import fixtures
+from oai.cli.formats_cmd import check, formats
 from oai.cli.load_cmd import load
 from oai.cli.plugins import PluginGroup
 from oai.cli.sets_cmd import sets_group
 from oai.cli.store_cmds import delete_cmd, init, serve, stats
 from oai.config import ConfigError, load_config
+from oai.formats import FormatRegistryError
 from oai.store.errors import StoreError
 
 
@@ -50,7 +52,7 @@ class OaiGroup(PluginGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(0)
-        except (ConfigError, StoreError, OSError) as exc:
+        except (ConfigError, StoreError, FormatRegistryError, OSError) as exc:
             raise click.ClickException(_one_line(exc)) from None
         except Exception as exc:
             if _driver_error(exc):  # a read the store did not translate: still one line
@@ -79,7 +81,7 @@ def cli(ctx: click.Context, config_path: str | None, database_url: str | None) -
     ctx.obj = CliContext(config)
 
 
-for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures):
+for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures, formats, check):
     cli.add_command(_command)
 
 
