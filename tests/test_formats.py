@@ -64,8 +64,8 @@ def test_a_third_party_format_is_served(demo: Path, store: Store) -> None:
     refused = oai(verb="GetRecord", metadataPrefix="demo", identifier=prefix + "without")
     assert error_codes(refused) == ["cannotDisseminateFormat"]
     served = oai(verb="GetRecord", metadataPrefix="demo", identifier=prefix + "with")
-    item = served.find(".//o:metadata/{%s}item" % NAMESPACE, NS)
-    assert item is not None and item.findtext("{%s}doi" % NAMESPACE) == "10.1234/abc"
+    item = served.find(f".//o:metadata/{{{NAMESPACE}}}item", NS)
+    assert item is not None and item.findtext(f"{{{NAMESPACE}}}doi") == "10.1234/abc"
     listed_records = oai.harvest(metadataPrefix="demo")  # every response schema-validated
     assert [r.findtext(".//o:identifier", namespaces=NS) for r in listed_records] == [
         prefix + "with"]
@@ -113,7 +113,7 @@ def _datestamps(tmp_path: Path) -> dict[str, int]:
 def _demo_titles(tmp_path: Path) -> dict[str, str]:
     with sqlite3.connect(tmp_path / "store.sqlite") as conn:
         rows = conn.execute("SELECT record_id, xml FROM renditions WHERE prefix = 'demo'")
-        return {rid: etree.fromstring(xml.encode()).findtext("{%s}title" % NAMESPACE)
+        return {rid: etree.fromstring(xml.encode()).findtext(f"{{{NAMESPACE}}}title")
                 for rid, xml in rows}
 
 

@@ -22,8 +22,8 @@ from oai.paths import PROJECT_ROOT, schema_dir
 from oai.protocol import namespaces as ns
 from oai.protocol.schemas import (
     CatalogResolver,
-    catalogs,
     SchemaViolation,
+    catalogs,
     load_schema,
     namespace_schemas,
     response_schema,
