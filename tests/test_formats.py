@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from oai.formats import MANDATORY_PREFIX, Format, registry
+from oai.formats import MANDATORY_PREFIX, Format, refresh, registry, select
 from oai.formats.check import check
 from oai.provider.app import create_app
 from oai.store.repository import Store
@@ -35,10 +35,10 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root.mkdir()
     install(root)
     monkeypatch.syspath_prepend(str(root))
-    registry.cache_clear()
+    refresh()
     yield root
     sys.modules.pop("demo_format", None)
-    registry.cache_clear()
+    refresh()
 
 
 def test_the_built_in_formats_register_through_the_entry_point() -> None:
@@ -192,3 +192,110 @@ def test_a_broken_format_plug_in_fails_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "Error: the metadata format 'broken' (broken_format:FORMAT) cannot be loaded: "
         "RuntimeError: cannot load"]
+
+
+def test_rebuilding_on_workers_gives_what_one_process_gives(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    install(plugin)
+    env = _env(tmp_path, plugin)
+    _load(tmp_path, env, 700)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    with sqlite3.connect(tmp_path / "store.sqlite") as src, \
+            sqlite3.connect(copy / "store.sqlite") as dst:
+        src.backup(dst)
+    results = {}
+    for where, jobs in ((tmp_path, "1"), (copy, "2")):
+        v2 = _env(where, plugin, DEMO_FORMAT_VERSION="2", DEMO_TITLE_STYLE="upper")
+        rebuilt = _oai(v2, "formats", "rebuild", "--jobs", jobs, "--json")
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        report = json.loads(rebuilt.stdout)
+        results[jobs] = (report["records"], report["changed"], _demo_titles(where))
+    assert results["1"] == results["2"]
+    assert results["2"][:2] == (700, 140)
+
+
+def test_a_repository_serves_only_the_formats_it_selects(demo: Path, store: Store) -> None:
+    put(store, record("with", doi="10.1234/abc"))
+    oai = OAIClient(create_app(make_config(formats=("oai_dc",)), store).test_client())
+    try:
+        listed = oai(verb="ListMetadataFormats")
+        assert [p.text for p in listed.iterfind(".//o:metadataPrefix", NS)] == ["oai_dc"]
+        refused = oai(verb="GetRecord", metadataPrefix="demo",
+                      identifier="oai:test.example.org:with")
+        assert error_codes(refused) == ["cannotDisseminateFormat"]
+    finally:
+        select(None)
+    assert list(registry()) == ["oai_dc", "demo"]
+
+
+@pytest.mark.parametrize(("selection", "message"), [
+    ("oai_dc,nope", "Error: formats: no metadata format 'nope' is installed (installed: "),
+    ("demo", "Error: formats: oai_dc must be among the formats served (OAI-PMH requires it "
+             "for every record)"),
+])
+def test_a_bad_format_selection_fails_in_one_line(tmp_path: Path, selection: str,
+                                                  message: str) -> None:
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    install(plugin)
+    result = _oai(_env(tmp_path, plugin, OAI_FORMATS=selection), "init")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(message)
+
+
+def _readme_example(root: Path) -> None:
+    """The README's worked example, written out as an installed distribution: its files from
+    the README's code blocks, its entry points from its pyproject.toml."""
+    import re
+    import tomllib
+
+    from tests.conftest import PROJECT
+
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- worked-example -->")[1].split("<!-- /worked-example -->")[0]
+    files = {}
+    for body in re.findall(r"```\w+\n(.*?)```", block, re.S):
+        first, rest = body.split("\n", 1)
+        name = first.strip().removeprefix("#").removeprefix("<!--").removesuffix("-->").strip()
+        files[name] = rest
+    project = tomllib.loads(files.pop("pyproject.toml"))["project"]
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content, encoding="utf-8")
+    info = root / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
+                                   f"Version: {project['version']}\n")
+    points = project["entry-points"]["oai.formats"]
+    (info / "entry_points.txt").write_text(
+        "[oai.formats]\n" + "".join(f"{k} = {v}\n" for k, v in points.items()))
+
+
+def test_the_readme_worked_example_is_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             store: Store) -> None:
+    _readme_example(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    refresh()
+    try:
+        assert "cite" in registry()
+        example = json.loads((Path(__file__).parents[1] / "fixtures" / "records" / "123456.json")
+                             .read_text())
+        put(store, example, record("no-doi"))
+        oai = OAIClient(create_app(make_config(), store).test_client())
+        served = oai(verb="GetRecord", metadataPrefix="cite",
+                     identifier="oai:test.example.org:123456")  # schema-validated
+        cite = "{https://example.org/ns/cite/1.0/}"
+        citation = served.find(f".//o:metadata/{cite}citation", NS)
+        assert citation is not None and citation.get("doi") == example["doi"]
+        assert [a.get("orcid") for a in citation.iterfind(f"{cite}author")] == [
+            c.get("orcid") for c in example["creators"]]
+        refused = oai(verb="GetRecord", metadataPrefix="cite",
+                      identifier="oai:test.example.org:no-doi")
+        assert error_codes(refused) == ["cannotDisseminateFormat"]
+    finally:
+        sys.modules.pop("oai_format_cite", None)
+        monkeypatch.undo()
+        refresh()

@@ -51,9 +51,11 @@ def list_formats(ctx: CliContext, as_json: bool) -> None:
 @click.option("--all", "everything", is_flag=True,
               help="Every format, stale or not (a no-op for records whose rendering is the "
                    "same).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes that render records  [default: one per CPU].")
 @click.option("--json", "as_json", is_flag=True, help="A JSON summary per format.")
 @pass_ctx
-def rebuild(ctx: CliContext, prefixes: tuple[str, ...], everything: bool,
+def rebuild(ctx: CliContext, prefixes: tuple[str, ...], everything: bool, jobs: int | None,
             as_json: bool) -> None:
     """Render the store's records in every format whose crosswalk changed or that is new.
 
@@ -62,6 +64,7 @@ def rebuild(ctx: CliContext, prefixes: tuple[str, ...], everything: bool,
     from oai.formats import registry
     from oai.formats.rebuild import rebuild as run_rebuild
     from oai.formats.rebuild import stale
+    from oai.parallel import available_cpus
 
     store = ctx.open_store(create=True)
     known = registry()
@@ -83,9 +86,9 @@ def rebuild(ctx: CliContext, prefixes: tuple[str, ...], everything: bool,
             if sys.stderr.isatty() and not as_json else None
         if bar is not None:
             with bar:
-                report = run_rebuild(store, fmt, bar.update)
+                report = run_rebuild(store, fmt, bar.update, jobs=jobs or available_cpus())
         else:
-            report = run_rebuild(store, fmt)
+            report = run_rebuild(store, fmt, jobs=jobs or available_cpus())
         if as_json:
             click.echo(json.dumps(asdict(report)))
             continue

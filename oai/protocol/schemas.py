@@ -71,24 +71,24 @@ FORMAT_PREFIXES: dict[str, str] = {
 
 def namespace_schemas() -> dict[str, str]:
     """Every namespace we ship a schema for -> its official schema URL: the protocol's and
-    each registered metadata format's."""
-    from oai.formats import registry
+    each installed metadata format's (served or not: validators know them all)."""
+    from oai.formats import installed
 
     return {**NAMESPACE_SCHEMAS,
-            **{f.namespace: f.schema_location for f in registry().values()}}
+            **{f.namespace: f.schema_location for f in installed().values()}}
 
 
 def format_prefixes() -> dict[str, str]:
-    from oai.formats import registry
+    from oai.formats import installed
 
-    return {**FORMAT_PREFIXES, **{f.prefix: f.namespace for f in registry().values()}}
+    return {**FORMAT_PREFIXES, **{f.prefix: f.namespace for f in installed().values()}}
 
 
 def catalogs() -> tuple[str, ...]:
     """The catalogs every schema is resolved through: the protocol's, then each format's."""
-    from oai.formats import registry
+    from oai.formats import installed
 
-    paths = [schema_dir() / CATALOG_FILE, *(f.catalog for f in registry().values())]
+    paths = [schema_dir() / CATALOG_FILE, *(f.catalog for f in installed().values())]
     return tuple(dict.fromkeys(str(Path(p).resolve()) for p in paths))
 
 #: At most this many libxml2 messages are spelled out in a SchemaViolation's message.
