@@ -26,7 +26,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import provider  # bench/provider.py: corpus helpers, servers, the fetch-only client
 
