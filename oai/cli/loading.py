@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from oai.cli.inputs import SET_SPEC, InputItem, Inputs, SetDefinition, iter_inputs, parse_set
 
 if TYPE_CHECKING:
-    from oai.protocol.records import InvalidRecord
     from oai.protocol.rendering import PreparedRecord
     from oai.store.repository import Store
 
@@ -26,6 +25,14 @@ if TYPE_CHECKING:
 WORKER_MODULES = ("oai.protocol.rendering", "oai.cli.loading")
 
 __all__ = ["SET_SPEC", "InputItem", "Inputs", "LoadCounts", "Loader", "iter_inputs"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why an input record was not loaded (and its id, when it has one)."""
+
+    reason: str
+    record_id: str | None = None
 
 
 @dataclass
@@ -110,8 +117,7 @@ class Loader:
             done(item)
         self.flush()
 
-    def add(self, item: InputItem, prepared: PreparedRecord | InvalidRecord | None = None
-            ) -> None:
+    def add(self, item: InputItem, prepared: PreparedRecord | Rejected | None = None) -> None:
         """Handle one input: a set definition, a read error, or a record (prepared here
         unless it already was, by `prepare_items`)."""
         if item.kind == "skip":
@@ -133,8 +139,8 @@ class Loader:
             return
         if prepared is None:
             prepared = prepare_items([item])[0]
-        if isinstance(prepared, ValueError):  # InvalidRecord
-            self._reject(item, str(prepared))
+        if isinstance(prepared, Rejected):
+            self._reject(item, prepared.reason, prepared.record_id)
             return
         assert prepared is not None
         if not self.create_sets:
@@ -144,15 +150,16 @@ class Loader:
                 self._reject(item, f"record.sets: set{'s' if many else ''} "
                                    f"{', '.join(missing)} {'are' if many else 'is'} not defined "
                                    "(define it in the inputs or with 'oai sets add', or load "
-                                   "with --create-sets)")
+                                   "with --create-sets)", prepared.id)
                 return
         self._batch.append(prepared)
         if len(self._batch) >= self.batch_size:
             self.flush()
 
-    def _reject(self, item: InputItem, reason: str) -> None:
+    def _reject(self, item: InputItem, reason: str, label: str | None = None) -> None:
         value: Any = item.value
-        label = value.get("id") if isinstance(value, dict) else None
+        if label is None and isinstance(value, dict):
+            label = value.get("id")
         where = f"{item.where} (id {label})" if isinstance(label, str) else item.where
         self.counts.rejected.append((where, reason))
 
@@ -177,19 +184,29 @@ class Loader:
         self.counts.unchanged += written.unchanged
 
 
-def prepare_items(items: list[InputItem]) -> list[PreparedRecord | InvalidRecord | None]:
-    """Each record item validated, rendered and checked (or why not); None for the others.
-    Runs in the load's worker processes."""
+def prepare_items(items: list[InputItem]) -> list[PreparedRecord | Rejected | None]:
+    """Each record item parsed (if raw), validated, rendered and checked, or why not; None
+    for the other items. Runs in the load's worker processes."""
+    import json
+
     from oai.protocol.records import InvalidRecord
     from oai.protocol.rendering import prepare_record
 
-    out: list[PreparedRecord | InvalidRecord | None] = []
+    out: list[PreparedRecord | Rejected | None] = []
     for item in items:
-        if item.kind != "record":
+        if item.kind not in ("record", "raw"):
             out.append(None)
             continue
+        value = item.value
+        if item.kind == "raw":
+            try:
+                value = json.loads(value)
+            except (ValueError, UnicodeDecodeError) as exc:
+                out.append(Rejected(f"not valid JSON: {exc}"))
+                continue
         try:
-            out.append(prepare_record(item.value))
+            out.append(prepare_record(value))
         except InvalidRecord as exc:
-            out.append(exc)
+            label = value.get("id") if isinstance(value, dict) else None
+            out.append(Rejected(str(exc), label if isinstance(label, str) else None))
     return out
