@@ -230,6 +230,20 @@ def test_book_chapter_cites_its_book_with_editors() -> None:
          "resourceTypeGeneral": "Book"}]
 
 
+def test_conference_paper_cites_its_proceedings() -> None:
+    paper = minimal(type="conference_item",
+                    book={"title": "Proceedings", "isbn": ["9781234567897"]},
+                    event={"name": "ECSW 2019", "place": "Lisbon", "start": "2019-06-01",
+                           "end": "2019-06-04"})
+    root = resource(paper)
+    assert attrs(root, "k:relatedItems/k:relatedItem") == [
+        {"relatedItemType": "ConferenceProceeding", "relationType": "IsPublishedIn"}]
+    assert attrs(root, "k:relatedIdentifiers/k:relatedIdentifier")[0][
+        "resourceTypeGeneral"] == "ConferenceProceeding"
+    assert texts(root, "k:descriptions/k:description") == [
+        "Presented at: ECSW 2019, Lisbon, 2019-06-01/2019-06-04"]
+
+
 @pytest.mark.parametrize(("kind", "status", "general"), [
     ("article", "published", "JournalArticle"), ("article", "submitted", "Preprint"),
     ("article", "unpublished", "Preprint"), ("book", "published", "Book"),
@@ -312,7 +326,8 @@ def _enumeration(name: str) -> set[str]:
 
 
 def test_mapped_values_are_in_the_controlled_lists() -> None:
-    assert set(RESOURCE_TYPES.values()) | {"Preprint", "Journal", "Book"} <= _enumeration(
+    assert set(RESOURCE_TYPES.values()) | {"Preprint", "Journal", "Book",
+                                           "ConferenceProceeding"} <= _enumeration(
         "resourceType")
     assert set(CONTRIBUTOR_TYPES.values()) | {"RightsHolder", "Editor"} <= _enumeration(
         "contributorType")

@@ -54,7 +54,7 @@ def related_identifiers(record: Record) -> str:
     if journal.get("eissn"):
         out.append(_related(journal["eissn"], "EISSN", "IsPublishedIn", "Journal"))
     for isbn in (record.get("book") or {}).get("isbn", []):
-        out.append(_related(isbn, "ISBN", "IsPublishedIn", "Book"))
+        out.append(_related(isbn, "ISBN", "IsPublishedIn", _book_type(record)))
     series = record.get("series") or {}
     if series.get("issn"):
         out.append(_related(series["issn"], "ISSN", "IsPartOf"))
@@ -94,13 +94,18 @@ def _journal_item(record: Record, journal: dict[str, str]) -> str:
             f"{_text('publisher', record.get('publisher'))}</relatedItem>")
 
 
+def _book_type(record: Record) -> str:
+    """The containing book of a conference paper is its proceedings."""
+    return "ConferenceProceeding" if record["type"] == "conference_item" else "Book"
+
+
 def _book_item(record: Record, book: Record) -> str:
     isbns = book.get("isbn", [])
     ident = ('<relatedItemIdentifier relatedItemIdentifierType="ISBN">'
              f"{escape_text(isbns[0])}</relatedItemIdentifier>") if isbns else ""
     pages = record.get("pages") or {}
     editors = "".join(related_item_contributor(e, "Editor") for e in book.get("editors", []))
-    return ('<relatedItem relatedItemType="Book" relationType="IsPublishedIn">'
+    return (f'<relatedItem relatedItemType="{_book_type(record)}" relationType="IsPublishedIn">'
             f"{ident}<titles>{_text('title', book['title'])}</titles>"
             f"{_text('publicationYear', _year(record))}"
             f"{_text('firstPage', pages.get('start'))}{_text('lastPage', pages.get('end'))}"
@@ -110,8 +115,8 @@ def _book_item(record: Record, book: Record) -> str:
 
 
 def related_items(record: Record) -> str:
-    """The journal an article is published in, or the book a chapter is published in, as a
-    structured citation (kernel 4.4+)."""
+    """The journal an article is published in, or the book (proceedings) a chapter (paper) is
+    published in, as a structured citation (kernel 4.4+)."""
     out = ""
     if record.get("journal"):
         out += _journal_item(record, record["journal"])
