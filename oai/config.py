@@ -41,6 +41,11 @@ class Config:
     threads: int = 4  # per worker
     user_agent: str | None = None  # None: the harvester's own, naming its version
     formats: tuple[str, ...] = ()  # metadataPrefixes served and rendered; empty: all installed
+    datacite_symbol: str = ""  # the repository's DataCite symbol (oai_datacite's datacentre)
+
+    def format_settings(self) -> dict[str, str]:
+        """The settings crosswalks read (`oai.formats.setting`)."""
+        return {"datacite_symbol": self.datacite_symbol.strip()}
     # harvesting (the [harvest] table of the file, OAI_HARVEST_* in the environment)
     harvest_overlap: int = 600  # seconds subtracted from the last run's responseDate
     harvest_timeout: float = 60.0  # longest silence while waiting for bytes

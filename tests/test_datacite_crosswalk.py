@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from oai.config import load_config
+from oai.formats import configure
 from oai.formats.datacite import DATACITE, OAI_DATACITE
 from oai.formats.datacite.crosswalk import (
-    SYMBOL_VARIABLE,
     render_datacite,
     render_oai_datacite,
     requires,
@@ -176,7 +177,6 @@ def test_example_rights_subjects_identifiers_sizes(article: etree._Element) -> N
 
 def test_oai_datacite_wraps_the_same_resource(monkeypatch: pytest.MonkeyPatch) -> None:
     record = fixture("123456")
-    monkeypatch.delenv(SYMBOL_VARIABLE, raising=False)
     wrapped = etree.fromstring(render_oai_datacite(record).encode())
     assert [c.tag.split("}")[1] for c in wrapped] == ["schemaVersion", "datacentreSymbol",
                                                       "payload"]
@@ -185,8 +185,13 @@ def test_oai_datacite_wraps_the_same_resource(monkeypatch: pytest.MonkeyPatch) -
     [payload] = wrapped.find("w:payload", NS)  # type: ignore[misc]
     assert etree.tostring(payload, method="c14n", exclusive=True) == etree.tostring(
         etree.fromstring(render_datacite(record).encode()), method="c14n", exclusive=True)
-    monkeypatch.setenv(SYMBOL_VARIABLE, " BL.CARDIFF ")
-    xml = render_oai_datacite(record)
+    monkeypatch.setenv("OAI_DATACITE_SYMBOL", " BL.CARDIFF ")  # the setting, as a user sets it
+    config = load_config(path=None)
+    configure(config.formats, config.format_settings())
+    try:
+        xml = render_oai_datacite(record)
+    finally:
+        configure(None)
     validate_fragment("oai_datacite", xml)
     assert etree.fromstring(xml.encode()).findtext("w:datacentreSymbol",
                                                    namespaces=NS) == "BL.CARDIFF"

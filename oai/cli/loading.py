@@ -107,11 +107,11 @@ class Loader:
              done: Callable[[InputItem], None] = lambda item: None) -> None:
         """Prepare `items` on `jobs` processes and write them from this one, in order;
         `done` is told of each item once it is handled (for a progress bar)."""
-        from oai.formats import select, selection
+        from oai.formats import configuration, configure
         from oai.parallel import ordered_map
 
         for item, prepared in ordered_map(prepare_items, items, jobs=jobs,
-                                          initializer=select, initargs=(selection(),),
+                                          initializer=configure, initargs=configuration(),
                                           preload=WORKER_MODULES):
             self.add(item, prepared)
             done(item)

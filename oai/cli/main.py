@@ -23,7 +23,7 @@ from oai.cli.sets_cmd import sets_group
 from oai.cli.store_cmds import delete_cmd, init, serve, stats
 from oai.config import ConfigError, load_config
 from oai.formats import FormatRegistryError
-from oai.formats import select as select_formats
+from oai.formats import configure as configure_formats
 from oai.store.errors import StoreError
 
 
@@ -79,7 +79,7 @@ def cli(ctx: click.Context, config_path: str | None, database_url: str | None) -
         config = load_config(config_path, database_url=database_url)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    select_formats(config.formats)  # checked when a command first reads the registry
+    configure_formats(config.formats, config.format_settings())  # checked at first use
     ctx.obj = CliContext(config)
 
 

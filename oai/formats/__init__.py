@@ -28,6 +28,7 @@ class FormatRegistryError(RuntimeError):
 
 
 _selection: tuple[str, ...] | None = None  # None: every installed format
+_settings: dict[str, str] = {}  # the crosswalks' settings (see `configure`)
 
 
 @cache
@@ -70,8 +71,27 @@ def select(prefixes: Iterable[str] | None) -> None:
 
 
 def selection() -> tuple[str, ...] | None:
-    """The prefixes `select()` was given (None: every installed format), e.g. for workers."""
+    """The prefixes `select()` was given (None: every installed format)."""
     return _selection
+
+
+def configure(prefixes: Iterable[str] | None, settings: dict[str, str] | None = None) -> None:
+    """Select the formats served (see `select`) and give the crosswalks their settings
+    (e.g. `datacite_symbol`), from the configuration; also how worker processes inherit
+    both (see `configuration`)."""
+    select(prefixes)
+    _settings.clear()
+    _settings.update(settings or {})
+
+
+def configuration() -> tuple[tuple[str, ...] | None, dict[str, str]]:
+    """The arguments that make another process's formats match this one's `configure`."""
+    return _selection, dict(_settings)
+
+
+def setting(name: str, default: str = "") -> str:
+    """A crosswalk setting given to `configure` (the value of the configuration key)."""
+    return _settings.get(name, default)
 
 
 @cache
@@ -103,4 +123,5 @@ def get(prefix: str) -> Format | None:
 
 
 __all__ = ["GROUP", "MANDATORY_PREFIX", "Format", "FormatRegistryError", "Record", "always",
-           "get", "installed", "refresh", "registry", "select", "selection"]
+           "configuration", "configure", "get", "installed", "refresh", "registry", "select",
+           "selection", "setting"]

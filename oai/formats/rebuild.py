@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from oai.formats import MANDATORY_PREFIX, Format, get, registry, select, selection
+from oai.formats import MANDATORY_PREFIX, Format, configuration, configure, get, registry
 from oai.parallel import ordered_map
 from oai.protocol.rendering import render
 from oai.store.repository import Store
@@ -52,8 +52,8 @@ def rebuild(store: Store, fmt: Format, progress: Callable[[int], None] = lambda 
     after = store.begin_rebuild(fmt.prefix, fmt.version)
     report = RebuildReport(fmt.prefix, fmt.version, resumed=after is not None)
     rendered = ordered_map(partial(render_rows, fmt.prefix), _live_rows(store, after, batch),
-                           jobs=jobs, chunk=max(1, batch // 8), initializer=select,
-                           initargs=(selection(),), preload=("oai.formats.rebuild",))
+                           jobs=jobs, chunk=max(1, batch // 8), initializer=configure,
+                           initargs=configuration(), preload=("oai.formats.rebuild",))
     done: list[tuple[str, str | None]] = []
     for (record_id, _data), xml in rendered:
         done.append((record_id, xml))

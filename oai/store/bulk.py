@@ -1,9 +1,9 @@
-"""Many rows in one statement on the driver's cursor, for the store's hot write paths.
+"""Many rows in one statement handed straight to the driver, for the store's hot write paths.
 
 SQLAlchemy's per-row parameter processing costs about as much as SQLite's own work when a
 batch writes thousands of small rows (a record, its renditions in seven formats, its set
 memberships); compiled once per dialect and handed to the driver's `executemany`, the same
-statements cost a fraction. Used inside a transaction begun by SQLAlchemy, on its connection.
+statements cost a fraction.
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     sql, names = _insert(conn.dialect, table)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if names is None:
-            cursor.executemany(sql, rows)
-        else:
-            cursor.executemany(sql, [tuple(row[n] for n in names) for row in rows])
-    finally:
-        cursor.close()
+    # exec_driver_sql hands the rows to the driver's executemany as they are (no per-row
+    # processing), while SQLAlchemy still translates the driver's errors as usual
+    if names is None:
+        conn.exec_driver_sql(sql, [dict(row) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])

@@ -9,9 +9,7 @@ institution for a thesis) and a publication year.
 
 from __future__ import annotations
 
-import os
-
-from oai.formats import coar
+from oai.formats import coar, setting
 from oai.formats.base import Record
 from oai.formats.datacite import related
 from oai.formats.datacite.agents import contributor, creator, rights_holder
@@ -29,8 +27,6 @@ from oai.formats.datacite.vocabularies import (
 )
 from oai.protocol.namespaces import XSI
 from oai.protocol.xmltext import escape_attr, escape_text
-
-SYMBOL_VARIABLE = "OAI_DATACITE_SYMBOL"  # the datacentreSymbol of oai_datacite
 
 _OPEN = (f'<resource xmlns="{KERNEL}" xmlns:xsi="{XSI}" '
          f'xsi:schemaLocation="{KERNEL} {KERNEL_SCHEMA_URL}">')
@@ -258,9 +254,10 @@ def render_datacite(record: Record) -> str:
 
 
 def datacentre_symbol() -> str:
-    """The repository's DataCite symbol (e.g. BL.CARDIFF) from OAI_DATACITE_SYMBOL; empty
-    when not set, since the wrapper requires the element but nothing else can supply it."""
-    return os.environ.get(SYMBOL_VARIABLE, "").strip()
+    """The repository's DataCite symbol (e.g. BL.CARDIFF): the `datacite_symbol` setting
+    (OAI_DATACITE_SYMBOL); empty when not set, since the wrapper requires the element but
+    nothing else can supply it."""
+    return setting("datacite_symbol")
 
 
 def render_oai_datacite(record: Record) -> str:
