@@ -28,12 +28,20 @@ from lxml import etree
 
 from oai.paths import schema_dir
 from oai.protocol.namespaces import (
+    BRANDING,
+    BRANDING_SCHEMA_URL,
+    EPRINTS,
+    EPRINTS_SCHEMA_URL,
+    FRIENDS,
+    FRIENDS_SCHEMA_URL,
     OAI,
     OAI_DC,
     OAI_DC_SCHEMA_URL,
     OAI_IDENTIFIER,
     OAI_IDENTIFIER_SCHEMA_URL,
     OAI_SCHEMA_URL,
+    RIGHTS,
+    RIGHTS_MANIFEST_SCHEMA_URL,
     XML,
 )
 
@@ -59,12 +67,21 @@ NAMESPACE_SCHEMAS: dict[str, str] = {
     OAI: OAI_SCHEMA_URL,
     OAI_DC: OAI_DC_SCHEMA_URL,
     OAI_IDENTIFIER: OAI_IDENTIFIER_SCHEMA_URL,
+    # Identify descriptions and about containers (not metadata formats)
+    EPRINTS: EPRINTS_SCHEMA_URL,
+    FRIENDS: FRIENDS_SCHEMA_URL,
+    BRANDING: BRANDING_SCHEMA_URL,
+    RIGHTS: RIGHTS_MANIFEST_SCHEMA_URL,  # includes rights.xsd: <rights> and <rightsManifest>
 }
 
 #: Conventional metadataPrefix / namespace prefix -> namespace, for `validate_fragment()`.
 FORMAT_PREFIXES: dict[str, str] = {
     "oai_dc": OAI_DC,
     "oai-identifier": OAI_IDENTIFIER,
+    "eprints": EPRINTS,
+    "friends": FRIENDS,
+    "branding": BRANDING,
+    "rights": RIGHTS,
 }
 
 #: At most this many libxml2 messages are spelled out in a SchemaViolation's message.
