@@ -14,6 +14,16 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from oai.description_config import (
+    AboutRights,
+    Descriptions,
+    SettingError,
+    parse_about,
+    parse_identify,
+)
+
+#: Fields read from tables of the file only (no environment variable, no coercion).
+_NOT_SCALAR = ("identify", "about_rights", "extra")
 _REPOSITORY_ID = re.compile(r"\A[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)+\Z")
 
 
@@ -51,6 +61,9 @@ class Config:
     harvest_breaker: int = 6  # consecutive failed requests without progress
     harvest_max_response_mb: int = 256
     harvest_lease_seconds: int = 60
+    # Identify's descriptions ([identify.*] tables) and records' about ([about.rights])
+    identify: Descriptions = field(default_factory=Descriptions)
+    about_rights: AboutRights | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validated(self) -> Config:
@@ -97,8 +110,9 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     """Defaults < TOML file < environment < explicit overrides (e.g. CLI options)."""
-    known = {f.name: f.type for f in fields(Config) if f.name != "extra"}
+    known = {f.name: f.type for f in fields(Config) if f.name not in _NOT_SCALAR}
     values: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
     file = Path(path or os.environ.get("OAI_CONFIG") or "oai.toml")
     if path or os.environ.get("OAI_CONFIG") or file.exists():
         try:
@@ -113,6 +127,13 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
         if not isinstance(harvest, dict):
             raise ConfigError(f"config file {file}: [harvest] must be a table")
         section.update({f"harvest_{k}": v for k, v in harvest.items()})
+        try:
+            if "identify" in section:
+                tables["identify"] = parse_identify(section.pop("identify"))
+            if "about" in section:
+                tables["about_rights"] = parse_about(section.pop("about"))
+        except SettingError as exc:
+            raise ConfigError(f"config file {file}: {exc}") from None
         unknown = sorted(set(section) - set(known))
         if unknown:
             raise ConfigError(f"config file {file}: unknown key(s) {', '.join(unknown)}")
@@ -123,4 +144,4 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
             values[name] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
     coerced = {k: _coerce(k, known[k], v) for k, v in values.items()}
-    return replace(Config(), **coerced).validated()
+    return replace(Config(), **coerced, **tables).validated()
