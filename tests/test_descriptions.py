@@ -89,6 +89,7 @@ def test_defaults_are_off(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, 'repository_name = "x"\n'))
     assert config.identify == Descriptions()
     assert config.about_rights is None
+    assert config.stylesheet is True
 
 
 BAD: list[tuple[str, str, str]] = [

@@ -72,6 +72,8 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
                     "?verb=GetRecord&metadataPrefix=oai_dc&identifier="
                     f"oai:{config.repository_identifier}:123456"):
         click.echo(f"  {url}{example}", err=True)
+    if config.stylesheet:
+        click.echo("  (a web browser shows them as pages: open the first one)", err=True)
     run_server(config, access_log=access_log)
 
 

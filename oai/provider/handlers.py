@@ -44,6 +44,7 @@ from oai.protocol.writer import (
     set_spec_elements,
 )
 from oai.protocol.xmltext import escape_text
+from oai.provider.stylesheet import stylesheet_preamble
 from oai.store.repository import ListedRecord, Store
 
 GRANULARITY = Granularity.SECONDS
@@ -84,6 +85,8 @@ class Provider:
         self._sleep = sleep
         self._id_prefix = f"oai:{config.repository_identifier}:"
         self._id_prefix_bytes = self._id_prefix.encode("ascii")
+        #: what goes between the XML declaration and the root: the stylesheet instruction
+        self.preamble = stylesheet_preamble(config)
         self._descriptions = description_elements([
             oai_identifier(config.repository_identifier, self.oai_identifier("123456")),
             *identify_descriptions(config.identify).values()])
@@ -104,9 +107,10 @@ class Provider:
         except OAIError as error:
             echo = (request_echo(request) if request is not None
                     and error.echo_request_arguments else None)
-            return Response([open_envelope(now, base_url, echo),
+            return Response([open_envelope(now, base_url, echo, self.preamble),
                              error_elements([(error.code, error.message)]), CLOSE])
-        return Response([open_envelope(now, base_url, request_echo(request)), *body, CLOSE])
+        return Response([open_envelope(now, base_url, request_echo(request), self.preamble),
+                         *body, CLOSE])
 
     # -- identifiers -----------------------------------------------------------------------
 
