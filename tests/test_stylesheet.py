@@ -3,7 +3,7 @@ turns it off, the route serving the XSLT, and what the XSLT makes of responses.
 
 `stylesheet = false` must give harvesters exactly the bytes they got before the feature:
 tests/golden/ holds the responses of a fixed store (the bundled fixtures, a fixed clock and
-secret) as the provider wrote them before it had a stylesheet (commit 0d60e12); regenerate
+secret) as the provider wrote them before it had a stylesheet (main at bdced65); regenerate
 them, from that commit's code, with `python tests/test_stylesheet.py --write`.
 """
 

@@ -29,7 +29,8 @@ class InputItem:
     """One object read from an input (or a read error), with where it came from."""
 
     where: str
-    kind: str  # "record", "set", "skip" or "error"
+    kind: str  # "record", "raw" (a record's JSON text, parsed by whoever prepares it),
+    # "set", "skip" or "error"
     value: Any = None
     advance: int = 0  # bytes consumed, for the progress bar
 
@@ -99,6 +100,10 @@ def _read_file(path: Path, size: int) -> Iterator[InputItem]:
                 where = f"{path}:{number}"
                 if not line.strip():
                     yield InputItem(where, "skip", advance=len(line))
+                    continue
+                if not any(marker in line for marker in _MAY_DEFINE_A_SET):
+                    # not a set definition: left unparsed, for a worker to parse
+                    yield InputItem(where, "raw", line, len(line))
                     continue
                 try:
                     value = json.loads(line)

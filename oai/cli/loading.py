@@ -1,7 +1,8 @@
 """`oai load`'s work: define the inputs' sets, then prepare records and write them in batches.
 
-Records are prepared (validated, rendered, schema-checked) outside the write transaction and
-written in batches; a bad record is rejected with its reason and never touches what is stored.
+Records are prepared (validated, rendered in every format, schema-checked) in worker processes,
+one per CPU, and written in batches from this one, in input order; a bad record is rejected
+with its reason and never touches what is stored.
 A record naming a set that is neither in the store nor defined by the inputs is rejected,
 unless sets may be created. A dry run does all of this and writes nothing.
 
@@ -10,6 +11,7 @@ Heavy modules (SQLAlchemy, lxml) are imported when a Loader is built, not with t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,18 @@ if TYPE_CHECKING:
     from oai.protocol.rendering import PreparedRecord
     from oai.store.repository import Store
 
+#: What a worker imports once, before it forks per worker.
+WORKER_MODULES = ("oai.protocol.rendering", "oai.cli.loading")
+
 __all__ = ["SET_SPEC", "InputItem", "Inputs", "LoadCounts", "Loader", "iter_inputs"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why an input record was not loaded (and its id, when it has one)."""
+
+    reason: str
+    record_id: str | None = None
 
 
 @dataclass
@@ -43,11 +56,7 @@ class Loader:
     def __init__(self, store: Store, batch_size: int = 500, dry_run: bool = False,
                  create_sets: bool = False) -> None:
         from oai.protocol.canonical import set_ancestors
-        from oai.protocol.records import InvalidRecord
-        from oai.protocol.rendering import prepare_record
 
-        self._prepare = prepare_record
-        self._invalid = InvalidRecord
         self._ancestors = set_ancestors
         self.store = store
         self.batch_size = max(1, batch_size)
@@ -94,7 +103,23 @@ class Loader:
 
     # -- records -------------------------------------------------------------------------
 
-    def add(self, item: InputItem) -> None:
+    def load(self, items: Iterable[InputItem], jobs: int,
+             done: Callable[[InputItem], None] = lambda item: None) -> None:
+        """Prepare `items` on `jobs` processes and write them from this one, in order;
+        `done` is told of each item once it is handled (for a progress bar)."""
+        from oai.formats import select, selection
+        from oai.parallel import ordered_map
+
+        for item, prepared in ordered_map(prepare_items, items, jobs=jobs,
+                                          initializer=select, initargs=(selection(),),
+                                          preload=WORKER_MODULES):
+            self.add(item, prepared)
+            done(item)
+        self.flush()
+
+    def add(self, item: InputItem, prepared: PreparedRecord | Rejected | None = None) -> None:
+        """Handle one input: a set definition, a read error, or a record (prepared here
+        unless it already was, by `prepare_items`)."""
         if item.kind == "skip":
             return
         if item.kind == "set":
@@ -112,11 +137,12 @@ class Loader:
         if item.kind == "error":
             self.counts.rejected.append((item.where, str(item.value)))
             return
-        try:
-            prepared = self._prepare(item.value)
-        except self._invalid as exc:
-            self._reject(item, str(exc))
+        if prepared is None:
+            prepared = prepare_items([item])[0]
+        if isinstance(prepared, Rejected):
+            self._reject(item, prepared.reason, prepared.record_id)
             return
+        assert prepared is not None
         if not self.create_sets:
             missing = self._undefined(prepared.set_specs)
             if missing:
@@ -124,15 +150,16 @@ class Loader:
                 self._reject(item, f"record.sets: set{'s' if many else ''} "
                                    f"{', '.join(missing)} {'are' if many else 'is'} not defined "
                                    "(define it in the inputs or with 'oai sets add', or load "
-                                   "with --create-sets)")
+                                   "with --create-sets)", prepared.id)
                 return
         self._batch.append(prepared)
         if len(self._batch) >= self.batch_size:
             self.flush()
 
-    def _reject(self, item: InputItem, reason: str) -> None:
+    def _reject(self, item: InputItem, reason: str, label: str | None = None) -> None:
         value: Any = item.value
-        label = value.get("id") if isinstance(value, dict) else None
+        if label is None and isinstance(value, dict):
+            label = value.get("id")
         where = f"{item.where} (id {label})" if isinstance(label, str) else item.where
         self.counts.rejected.append((where, reason))
 
@@ -155,3 +182,31 @@ class Loader:
         self.counts.added += written.added
         self.counts.updated += written.updated
         self.counts.unchanged += written.unchanged
+
+
+def prepare_items(items: list[InputItem]) -> list[PreparedRecord | Rejected | None]:
+    """Each record item parsed (if raw), validated, rendered and checked, or why not; None
+    for the other items. Runs in the load's worker processes."""
+    import json
+
+    from oai.protocol.records import InvalidRecord
+    from oai.protocol.rendering import prepare_record
+
+    out: list[PreparedRecord | Rejected | None] = []
+    for item in items:
+        if item.kind not in ("record", "raw"):
+            out.append(None)
+            continue
+        value = item.value
+        if item.kind == "raw":
+            try:
+                value = json.loads(value)
+            except (ValueError, UnicodeDecodeError) as exc:
+                out.append(Rejected(f"not valid JSON: {exc}"))
+                continue
+        try:
+            out.append(prepare_record(value))
+        except InvalidRecord as exc:
+            label = value.get("id") if isinstance(value, dict) else None
+            out.append(Rejected(str(exc), label if isinstance(label, str) else None))
+    return out

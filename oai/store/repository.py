@@ -23,17 +23,19 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.protocol.canonical import canonical_json, set_ancestors
 from oai.store import migrate
+from oai.store.bulk import insert_rows
 from oai.store.engine import WRITE_OPTION, open_engine, parse_target, unwritable_reason
 from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
+from oai.store.renditions import FormatState, RenditionAdmin
 from oai.store.resilience import retried_read
 from oai.store.tables import dump_list, record_sets, records, renditions, sets, settings
 
 if TYPE_CHECKING:  # rendering (schemas, crosswalks) is loaded only by commands that write
     from oai.protocol.rendering import PreparedRecord
 
-__all__ = ["KEEP", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store",
-           "StoreError"]
+__all__ = ["KEEP", "FormatState", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo",
+           "Store", "StoreError"]
 
 _CHUNK = 500
 
@@ -64,7 +66,7 @@ class LoadSummary:
         self.rejected.extend(other.rejected)
 
 
-class Store(StoreReads):
+class Store(StoreReads, RenditionAdmin):
     """Records, sets and settings over one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine, clock: Callable[[], int] | None = None,
@@ -172,7 +174,7 @@ class Store(StoreReads):
             summary.updated = len(changed)
             summary.unchanged = len(latest) - len(new) - len(changed)
             if new:
-                conn.execute(insert(records), [self._record_row(p, now) for p in new])
+                insert_rows(conn, records, [self._record_row(p, now) for p in new])
             if changed:
                 conn.execute(
                     update(records).where(records.c.id == bindparam("b_id")).values(
@@ -189,15 +191,14 @@ class Store(StoreReads):
                 {"record_id": p.id, "prefix": prefix, "xml": None if p.deleted else xml}
                 for p in written for prefix, xml in p.renditions.items()
             ]
-            if rendition_rows:
-                conn.execute(insert(renditions), rendition_rows)
+            insert_rows(conn, renditions, rendition_rows)
             memberships = [
                 {"set_spec": spec, "record_id": p.id, "datestamp": now}
                 for p in written
                 for spec in dict.fromkeys(a for s in p.set_specs for a in set_ancestors(s))
             ]
             if memberships:
-                conn.execute(insert(record_sets), memberships)
+                insert_rows(conn, record_sets, memberships)
                 self._ensure_sets(conn, {str(m["set_spec"]) for m in memberships})
         return summary
 

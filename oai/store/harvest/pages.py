@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from oai.store.bulk import compiled
 from oai.store.harvest.base import HarvestBase
 from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
 from oai.store.tables import dump_list, harvested, quarantine, runs, windows
@@ -142,10 +143,7 @@ class PageWriter(HarvestBase):
 
 
 def _compiled(conn: Connection, statement: Any) -> tuple[str, list[str] | None]:
-    """A statement's SQL for this dialect, and its parameter order if positional."""
-    compiled = statement.compile(dialect=conn.dialect)
-    names = list(compiled.positiontup or []) if compiled.positional else None
-    return compiled.string, names
+    return compiled(conn.dialect, statement)
 
 
 @lru_cache(maxsize=1024)
