@@ -29,6 +29,15 @@ POSTGRES_URL = os.environ.get("OAI_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("OAI_REQUIRE_POSTGRES") == "1"
 NS = {"o": OAI}
+#: Files tests leave for people to look at (browser screenshots), listed after the run.
+ARTIFACTS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if ARTIFACTS:
+        terminalreporter.section("test artefacts")
+        for path in ARTIFACTS:
+            terminalreporter.write_line(str(path))
 
 
 def _postgres_available() -> str | None:

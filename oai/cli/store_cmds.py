@@ -13,6 +13,7 @@ import sys
 import click
 
 from oai.cli.context import CliContext, fail, pass_ctx
+from oai.config import Config, ConfigError
 
 
 @click.command()
@@ -59,6 +60,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
     config = replace(ctx.config, host=host or ctx.config.host, port=port or ctx.config.port,
                      workers=workers or ctx.config.workers,
                      threads=threads or ctx.config.threads).validated()
+    check_served_settings(config)
     # Fail here, in one line, if the store is not usable. The provider never writes: each
     # worker opens the store itself, read-only whenever the file cannot be written.
     ctx.open_store(read_only=True).close()
@@ -73,7 +75,22 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
                     "?verb=GetRecord&metadataPrefix=oai_dc&identifier="
                     f"oai:{config.repository_identifier}:123456"):
         click.echo(f"  {url}{example}", err=True)
+    if config.stylesheet:
+        click.echo("  (a web browser shows them as pages: open the first one)", err=True)
     run_server(config, access_log=access_log)
+
+
+def check_served_settings(config: Config) -> None:
+    """Raise ConfigError, in one line naming the table, unless the configured Identify
+    descriptions and about containers are schema-valid (the settings' own checks already
+    passed; this asks the schemas the responses are judged by)."""
+    from oai.description_config import SettingError
+    from oai.protocol.descriptions import check_descriptions
+
+    try:
+        check_descriptions(config.identify, config.about_rights)
+    except SettingError as exc:
+        raise ConfigError(f"configuration: {exc}") from None
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -28,10 +28,18 @@ from lxml import etree
 
 from oai.paths import schema_dir
 from oai.protocol.namespaces import (
+    BRANDING,
+    BRANDING_SCHEMA_URL,
+    EPRINTS,
+    EPRINTS_SCHEMA_URL,
+    FRIENDS,
+    FRIENDS_SCHEMA_URL,
     OAI,
     OAI_IDENTIFIER,
     OAI_IDENTIFIER_SCHEMA_URL,
     OAI_SCHEMA_URL,
+    RIGHTS,
+    RIGHTS_MANIFEST_SCHEMA_URL,
     XML,
 )
 
@@ -60,12 +68,21 @@ CATALOG_FILE = "catalog.xml"
 NAMESPACE_SCHEMAS: dict[str, str] = {
     OAI: OAI_SCHEMA_URL,
     OAI_IDENTIFIER: OAI_IDENTIFIER_SCHEMA_URL,
+    # Identify descriptions and about containers (not metadata formats)
+    EPRINTS: EPRINTS_SCHEMA_URL,
+    FRIENDS: FRIENDS_SCHEMA_URL,
+    BRANDING: BRANDING_SCHEMA_URL,
+    RIGHTS: RIGHTS_MANIFEST_SCHEMA_URL,  # includes rights.xsd: <rights> and <rightsManifest>
 }
 
 #: Conventional prefix -> namespace of the protocol's own schemas, for `validate_fragment()`
 #: (metadataPrefixes of the registered formats are added by `format_prefixes()`).
 FORMAT_PREFIXES: dict[str, str] = {
     "oai-identifier": OAI_IDENTIFIER,
+    "eprints": EPRINTS,
+    "friends": FRIENDS,
+    "branding": BRANDING,
+    "rights": RIGHTS,
 }
 
 

@@ -25,13 +25,14 @@ _DELETED = b' status="deleted"'
 
 
 def open_envelope(response_epoch: int, base_url: str,
-                  arguments: Mapping[str, str] | None) -> str:
-    """Everything up to the verb (or error) element: declaration, root, responseDate and
-    the request element; `arguments` None means a bare request element (badVerb,
-    badArgument). Only values of their attribute's schema type are echoed, and the base
-    URL is made an xs:anyURI if it is not one: no argument can make a response invalid."""
+                  arguments: Mapping[str, str] | None, preamble: str = "") -> str:
+    """Everything up to the verb (or error) element: declaration, `preamble` (processing
+    instructions, see `stylesheet_instruction`), root, responseDate and the request element;
+    `arguments` None means a bare request element (badVerb, badArgument). Only values of
+    their attribute's schema type are echoed, and the base URL is made an xs:anyURI if it is
+    not one: no argument can make a response invalid."""
     attrs = "".join(f' {k}="{escape_attr(v)}"' for k, v in echoable(arguments or {}).items())
-    return (f"{XML_DECLARATION}{OPEN_ROOT}"
+    return (f"{XML_DECLARATION}{preamble}{OPEN_ROOT}"
             f"<responseDate>{format_datestamp(response_epoch)}</responseDate>"
             f"<request{attrs}>{escape_text(as_any_uri(base_url))}</request>")
 
@@ -52,10 +53,18 @@ def error_elements(errors: Iterable[tuple[str, str]]) -> str:
 
 
 def error_document(response_epoch: int, base_url: str, errors: Iterable[tuple[str, str]],
-                   arguments: Mapping[str, str] | None = None) -> bytes:
+                   arguments: Mapping[str, str] | None = None, preamble: str = "") -> bytes:
     """A whole error response, as UTF-8 bytes."""
-    return (open_envelope(response_epoch, base_url, arguments) + error_elements(errors)
-            + CLOSE).encode("utf-8")
+    return (open_envelope(response_epoch, base_url, arguments, preamble)
+            + error_elements(errors) + CLOSE).encode("utf-8")
+
+
+def stylesheet_instruction(href: str) -> str:
+    """The `<?xml-stylesheet?>` line that makes a browser render a response with the XSLT
+    at `href`, for use as a preamble. `href` is percent-encoded where a pseudo-attribute
+    or a URL could not carry it as it is."""
+    safe = quote(strip_illegal_xml_chars(href), safe="/:@!$'()*+,;=~-._%")
+    return f'<?xml-stylesheet type="text/xsl" href="{safe}"?>\n'
 
 
 def header_bytes(identifier: bytes, datestamp: bytes, deleted: bool,
@@ -91,4 +100,5 @@ __all__ = [
     "header_bytes",
     "open_envelope",
     "set_spec_elements",
+    "stylesheet_instruction",
 ]

@@ -21,6 +21,13 @@ from oai.protocol.tokens import TokenCodec
 from oai.protocol.writer import error_document
 from oai.provider.compression import compress, negotiate
 from oai.provider.handlers import Provider
+from oai.provider.stylesheet import (
+    CACHE_CONTROL,
+    ENDPOINT,
+    STYLESHEET_CONTENT_TYPE,
+    STYLESHEET_PATH,
+    stylesheet,
+)
 from oai.store.errors import StoreUnavailable
 from oai.store.repository import Store
 
@@ -72,8 +79,25 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     def index() -> Response:
         return redirect("/oai?verb=Identify")  # type: ignore[return-value]
 
+    @app.route(ENDPOINT + STYLESHEET_PATH, provide_automatic_options=False)
+    def oai_stylesheet() -> Response:
+        """The XSLT of the browsable feed: cached for a day, revalidated by ETag."""
+        xsl = stylesheet()
+        coding = negotiate(request.headers.get("Accept-Encoding")) if config.compression \
+            else None
+        headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
+                   "X-Content-Type-Options": "nosniff"}
+        if coding:
+            headers["Content-Encoding"] = coding
+        response = Response(compress(xsl.body, coding) if coding else xsl.body,
+                            content_type=STYLESHEET_CONTENT_TYPE, headers=headers)
+        response.set_etag(f"{xsl.etag}-{coding}" if coding else xsl.etag)  # one per coding
+        response.make_conditional(request)
+        return response
+
     def oai_error(status: int, message: str, headers: dict[str, str]) -> Response:
-        body = error_document(int(time.time()), base_url(), [("badArgument", message)])
+        body = error_document(int(time.time()), base_url(), [("badArgument", message)],
+                              preamble=provider.preamble)
         return Response(body, status=status, content_type=CONTENT_TYPE, headers=headers)
 
     def unavailable() -> Response:

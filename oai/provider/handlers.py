@@ -17,6 +17,12 @@ from oai.config import Config
 from oai.formats import registry
 from oai.protocol.arguments import OAIRequest, parse_request
 from oai.protocol.datestamps import Granularity, format_datestamp
+from oai.protocol.descriptions import (
+    about_writer,
+    description_elements,
+    identify_descriptions,
+    oai_identifier,
+)
 from oai.protocol.errors import (
     BadResumptionToken,
     CannotDisseminateFormat,
@@ -26,14 +32,8 @@ from oai.protocol.errors import (
     NoSetHierarchy,
     OAIError,
 )
-from oai.protocol.namespaces import (
-    DC,
-    OAI_DC,
-    OAI_DC_SCHEMA_URL,
-    OAI_IDENTIFIER,
-    OAI_IDENTIFIER_SCHEMA_URL,
-    XSI,
-)
+from oai.protocol.namespaces import DC, OAI_DC, OAI_DC_SCHEMA_URL
+from oai.protocol.schemas import accepts_any_uri
 from oai.protocol.tokens import ListPosition, SetListPosition, TokenCodec
 from oai.protocol.writer import (
     CLOSE,
@@ -44,6 +44,7 @@ from oai.protocol.writer import (
     set_spec_elements,
 )
 from oai.protocol.xmltext import escape_text
+from oai.provider.stylesheet import stylesheet_preamble
 from oai.store.repository import ListedRecord, Store
 
 GRANULARITY = Granularity.SECONDS
@@ -84,6 +85,14 @@ class Provider:
         self._sleep = sleep
         self._id_prefix = f"oai:{config.repository_identifier}:"
         self._id_prefix_bytes = self._id_prefix.encode("ascii")
+        #: what goes between the XML declaration and the root: the stylesheet instruction
+        self.preamble = stylesheet_preamble(config)
+        self._descriptions = description_elements([
+            oai_identifier(config.repository_identifier, self.oai_identifier("123456")),
+            *identify_descriptions(config.identify).values()])
+        # the about container of a record, from its licence; None: records have none
+        self._about = (about_writer(config.about_rights, accepts_any_uri)
+                       if config.about_rights is not None else None)
 
     # -- entry point -----------------------------------------------------------------------
 
@@ -98,9 +107,10 @@ class Provider:
         except OAIError as error:
             echo = (request_echo(request) if request is not None
                     and error.echo_request_arguments else None)
-            return Response([open_envelope(now, base_url, echo),
+            return Response([open_envelope(now, base_url, echo, self.preamble),
                              error_elements([(error.code, error.message)]), CLOSE])
-        return Response([open_envelope(now, base_url, request_echo(request)), *body, CLOSE])
+        return Response([open_envelope(now, base_url, request_echo(request), self.preamble),
+                         *body, CLOSE])
 
     # -- identifiers -----------------------------------------------------------------------
 
@@ -119,12 +129,23 @@ class Provider:
         specs = _set_specs_bytes(row.specs) if row.specs != "[]" else b""
         return header_bytes(identifier, _datestamp_bytes(row.datestamp), row.deleted, specs)
 
-    def _record(self, row: ListedRecord) -> bytes:
-        """One <record>, as bytes around the stored fragment (the hot path of ListRecords)."""
+    def _record(self, row: ListedRecord, about: bytes = b"") -> bytes:
+        """One <record>, as bytes around the stored fragment (the hot path of ListRecords),
+        with its `about` containers, if any."""
         if row.deleted or row.xml is None:
             return b"<record>%s</record>" % self._header(row)
         xml = row.xml if isinstance(row.xml, bytes) else row.xml.encode("utf-8")
-        return b"<record>%s<metadata>%s</metadata></record>" % (self._header(row), xml)
+        return b"<record>%s<metadata>%s</metadata>%s</record>" % (self._header(row), xml,
+                                                                  about)
+
+    def _record_writer(self, page: list[ListedRecord]) -> Callable[[ListedRecord], bytes]:
+        """How to write the records of `page`: with about containers when configured (their
+        licences read in one query), else the plain hot path."""
+        about = self._about
+        if about is None:
+            return self._record
+        licences = self.store.record_licences([r.id for r in page if not r.deleted])
+        return lambda row: self._record(row, about(licences.get(row.id)))
 
     # -- verbs -----------------------------------------------------------------------------
 
@@ -133,14 +154,6 @@ class Provider:
         emails = "".join(f"<adminEmail>{escape_text(e)}</adminEmail>" for e in c.admin_emails)
         compression = ("<compression>gzip</compression><compression>deflate</compression>"
                        if c.compression else "")
-        sample = escape_text(self.oai_identifier("123456"))
-        description = (
-            f'<description><oai-identifier xmlns="{OAI_IDENTIFIER}" xmlns:xsi="{XSI}" '
-            f'xsi:schemaLocation="{OAI_IDENTIFIER} {OAI_IDENTIFIER_SCHEMA_URL}">'
-            f"<scheme>oai</scheme><repositoryIdentifier>{escape_text(c.repository_identifier)}"
-            f"</repositoryIdentifier><delimiter>:</delimiter>"
-            f"<sampleIdentifier>{sample}</sampleIdentifier></oai-identifier></description>"
-        )
         return [
             "<Identify>",
             f"<repositoryName>{escape_text(c.repository_name)}</repositoryName>",
@@ -152,7 +165,7 @@ class Provider:
             "<deletedRecord>persistent</deletedRecord>",
             f"<granularity>{GRANULARITY.value}</granularity>",
             compression,
-            description,
+            self._descriptions,
             "</Identify>",
         ]
 
@@ -227,7 +240,7 @@ class Provider:
         row, in_format = found
         if not in_format:
             raise CannotDisseminateFormat(f"{identifier!r} is not available as {prefix}")
-        return [b"<GetRecord>", self._record(row), b"</GetRecord>"]
+        return [b"<GetRecord>", self._record_writer([row])(row), b"</GetRecord>"]
 
     def _ListIdentifiers(self, request: OAIRequest, base_url: str) -> list[str | bytes]:
         return self._list(request, with_metadata=False)
@@ -250,7 +263,7 @@ class Provider:
         else:
             pos, page, more = self._first_page(request, limit, with_metadata)
             cursor = 0
-        render: Callable[[ListedRecord], bytes] = (self._record if with_metadata
+        render: Callable[[ListedRecord], bytes] = (self._record_writer(page) if with_metadata
                                                     else self._header)
         out: list[str | bytes] = [f"<{verb}>", *map(render, page)]
         returned = cursor + len(page)

@@ -21,6 +21,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from oai.config import Config
 from oai.protocol.writer import error_document
 from oai.provider.app import CONTENT_TYPE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+from oai.provider.stylesheet import stylesheet_preamble
 
 # After answering, the unread rest of a refused request is read and dropped for a moment:
 # closing a socket with unread data makes the kernel send a reset, which can destroy our
@@ -76,16 +77,19 @@ class OAIThreadWorker(ThreadWorker):
                      exc: BaseException) -> None:
         config = getattr(self.app, "oai_config", None)
         base_url = base_url_for(config, client)
+        preamble = stylesheet_preamble(config) if config is not None else ""
         now = int(time.time())
         if client_error(exc):
             self.log.warning("refused request from %s: %s", (addr or ("",))[0], exc)
             body = error_document(now, base_url, [(
-                "badArgument", f"the HTTP request cannot be read: {type(exc).__name__}")])
+                "badArgument", f"the HTTP request cannot be read: {type(exc).__name__}")],
+                preamble=preamble)
             data = http_response("200 OK", body, {}, is_head(req, exc))
         else:
             self.log.exception("error handling a request", exc_info=exc)
             body = error_document(now, base_url, [(
-                "badArgument", UNAVAILABLE_MESSAGE.format(seconds=RETRY_AFTER_SECONDS))])
+                "badArgument", UNAVAILABLE_MESSAGE.format(seconds=RETRY_AFTER_SECONDS))],
+                preamble=preamble)
             data = http_response("503 Service Unavailable", body,
                                  {"Retry-After": str(RETRY_AFTER_SECONDS)}, is_head(req, exc))
         try:

@@ -6,6 +6,7 @@ GetRecord run on a raw driver cursor with statements compiled once per query sha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -231,6 +232,22 @@ class StoreReads:
             return list(conn.execute(select(renditions.c.prefix)
                                      .where(renditions.c.record_id == record_id)
                                      .order_by(renditions.c.prefix)).scalars())
+
+    @retried_read
+    def record_licences(self, ids: Iterable[str]) -> dict[str, str]:
+        """The licence URL (rights.licence) of each of `ids` that has one: for the rights
+        statements of about containers, read only when those are configured."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                rows = conn.execute(select(records.c.id, records.c.data).where(
+                    records.c.id.in_(wanted[start:start + _CHUNK])))
+                for rid, data in rows:
+                    rights = json.loads(data).get("rights") or {}
+                    if isinstance(rights.get("licence"), str):
+                        found[rid] = rights["licence"]
+        return found
 
     @retried_read
     def count_sets(self) -> int:
