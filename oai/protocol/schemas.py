@@ -12,12 +12,16 @@ valid if its namespace's schema is compiled together with OAI-PMH.xsd. `response
 therefore compiles an in-memory wrapper that imports every namespace in `NAMESPACE_SCHEMAS`.
 To support a new metadata format: add its XSD and catalog entries under `schemas/`, then a row
 in `NAMESPACE_SCHEMAS` (and `FORMAT_PREFIXES`).
+
+Validating anyone's XML (`oai.validation`) asks `schema_for` which schema validates a
+namespace, under our catalog or any other OASIS catalog (a user's copies of the official
+schemas), and validates with `validate_with`, which compiles the chosen schemas together once.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,7 @@ from oai.protocol.namespaces import (
     OAI_SCHEMA_URL,
     XML,
 )
+from oai.protocol.schema_index import catalogued, choose
 
 __all__ = [
     "FORMAT_PREFIXES",
@@ -43,11 +48,15 @@ __all__ = [
     "CatalogResolver",
     "SchemaViolation",
     "accepts_any_uri",
+    "default_catalog",
+    "known_locations",
     "load_schema",
     "response_schema",
+    "schema_for",
     "schema_parser",
     "validate_fragment",
     "validate_response",
+    "validate_with",
 ]
 
 CATALOG_NS = "urn:oasis:names:tc:entity:xmlns:xml:catalog"
@@ -159,12 +168,20 @@ def _resolver(catalog_path: str) -> CatalogResolver:
     return CatalogResolver(catalog_path)
 
 
+def default_catalog() -> Path:
+    """The catalog of the bundled schemas."""
+    return schema_dir() / CATALOG_FILE
+
+
+def _catalog_key(catalog_path: Path | str | None) -> str:
+    return str(Path(catalog_path if catalog_path is not None else default_catalog()).resolve())
+
+
 def schema_parser(catalog_path: Path | str | None = None) -> etree.XMLParser:
     """A parser for schema documents whose imports resolve through `catalog_path` (default:
     the bundled catalog). No network, no entity expansion, no DTD loading."""
-    path = Path(catalog_path) if catalog_path is not None else schema_dir() / CATALOG_FILE
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
-    parser.resolvers.add(_resolver(str(path.resolve())))
+    parser.resolvers.add(_resolver(_catalog_key(catalog_path)))
     return parser
 
 
@@ -228,31 +245,45 @@ def load_schema(url_or_filename: str | Path) -> etree.XMLSchema:
     return _load(str(schema_dir().resolve()), str(url_or_filename)).schema
 
 
-def _wrapper_bytes(table: Iterable[tuple[str, str]]) -> bytes:
-    imports = "\n".join(
-        f"  <xs:import namespace={quoteattr(ns)} schemaLocation={quoteattr(url)}/>"
-        for ns, url in table
+def _wrapper_bytes(table: Iterable[tuple[str, str]],
+                   declare: Sequence[tuple[str, str]] = ()) -> bytes:
+    """A schema importing each (namespace, location) of `table`. With `declare`, the schema is
+    in the first namespace instead, includes that namespace's schema and declares the given
+    (element, type) pairs as global elements, so that a bare OAI-PMH <record> can be a root."""
+    rows = list(table)
+    head = include = elements = ""
+    if declare:
+        (namespace, location), rows = rows[0], rows[1:]
+        head = f" targetNamespace={quoteattr(namespace)} xmlns:t={quoteattr(namespace)}"
+        include = f"  <xs:include schemaLocation={quoteattr(location)}/>\n"
+        elements = "".join(
+            f"  <xs:element name={quoteattr(name)} type={quoteattr('t:' + kind)}/>\n"
+            for name, kind in declare)
+    imports = "".join(  # no namespace attribute at all imports a schema without one
+        f"  <xs:import{f' namespace={quoteattr(ns)}' if ns else ''} "
+        f"schemaLocation={quoteattr(url)}/>\n"
+        for ns, url in rows
     )
     return (
-        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">\n'
-        f"{imports}\n</xs:schema>\n"
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified"'
+        f"{head}>\n{include}{imports}{elements}</xs:schema>\n"
     ).encode()
 
 
 @cache
-def _response(directory: str, table: tuple[tuple[str, str], ...]) -> _Compiled:
-    root = Path(directory)
-    parser = schema_parser(root / CATALOG_FILE)
-    # A base URL inside the schema directory keeps any relative location cwd-independent.
+def _wrapper(catalog: str, table: tuple[tuple[str, str], ...],
+             declare: tuple[tuple[str, str], ...] = ()) -> _Compiled:
+    parser = schema_parser(catalog)
+    # A base URL beside the catalog keeps any relative location cwd-independent.
     tree = etree.fromstring(
-        _wrapper_bytes(table), parser, base_url=str(root / "response-wrapper.xsd")
+        _wrapper_bytes(table, declare), parser, base_url=str(Path(catalog).parent / "wrapper.xsd")
     ).getroottree()
-    return _Compiled(_compile(tree, "OAI-PMH response wrapper"))
+    return _Compiled(_compile(tree, " + ".join(url for _, url in table)))
 
 
 def _response_compiled() -> _Compiled:
     # The table is part of the cache key, so a format registered later gets a fresh compile.
-    return _response(str(schema_dir().resolve()), tuple(sorted(NAMESPACE_SCHEMAS.items())))
+    return _wrapper(_catalog_key(None), tuple(sorted(NAMESPACE_SCHEMAS.items())))
 
 
 def response_schema() -> etree.XMLSchema:
@@ -346,3 +377,50 @@ def validate_fragment(namespace_or_prefix: str, element: bytes | str | Any) -> N
         )
     compiled = _load(str(schema_dir().resolve()), NAMESPACE_SCHEMAS[namespace])
     _check(compiled, root, f"{namespace_or_prefix} fragment")
+
+
+# --------------------------------------------------------------------------- any catalog
+
+
+def known_locations() -> Mapping[str, str]:
+    """Namespace -> official schema URL of every namespace the toolkit knows a schema for:
+    the table `schema_for` prefers after a document's own xsi:schemaLocation."""
+    return NAMESPACE_SCHEMAS
+
+
+@lru_cache(maxsize=4096)
+def _schema_for(catalog: str, namespace: str, roots: frozenset[str], hints: tuple[str, ...],
+                known: str | None) -> str | None:
+    resolver = _resolver(catalog)
+    candidates = [*hints, *([known] if known else []), *catalogued(resolver, namespace)]
+    return choose(resolver, namespace, candidates, roots)
+
+
+def schema_for(namespace: str, *, roots: Iterable[str] = (), hints: Iterable[str] = (),
+               catalog: Path | str | None = None) -> str | None:
+    """Which schema validates elements of `namespace`: the URL of a schema the catalog (ours by
+    default) maps to a local file whose targetNamespace is `namespace`, or None.
+
+    Tried in order: the document's own schemaLocation `hints` for the namespace, the known
+    location (`known_locations()`), then every catalogued schema of that namespace, latest
+    version first. A candidate declaring every one of `roots` (the local names of the
+    document's elements to validate) wins over one that does not. Cached."""
+    return _schema_for(_catalog_key(catalog), namespace, frozenset(roots), tuple(hints),
+                       known_locations().get(namespace))
+
+
+def validate_with(table: Sequence[tuple[str, str]], element: Any, *,
+                  catalog: Path | str | None = None,
+                  declare: Sequence[tuple[str, str]] = ()) -> list[Any]:
+    """Validate `element` (an lxml element or tree) with the schemas of `table` ((namespace,
+    location) pairs, as `schema_for` gives them) compiled together through `catalog`; the
+    libxml2 error entries (line, path, type_name, message), empty when valid.
+
+    `declare` names (element, type) pairs of the first namespace to accept as roots besides
+    its own global elements (e.g. ("record", "recordType") for a bare OAI-PMH record). Raises
+    SchemaViolation when the schemas do not compile. Each combination is compiled once."""
+    compiled = _wrapper(_catalog_key(catalog), tuple(table), tuple(declare))
+    with compiled.lock:
+        if compiled.schema.validate(element):
+            return []
+        return list(compiled.schema.error_log)
