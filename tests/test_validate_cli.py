@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,30 @@ def test_walking_a_repository(server: RulesServer) -> None:
     assert broken.stdout.splitlines()[0].startswith(
         f"{server.url('list-size')}?verb=ListIdentifiers&resumptionToken=p2:5: error "
         "[complete-list-size] - /OAI-PMH/ListIdentifiers/resumptionToken: completeListSize is 9")
+
+
+def test_progress_on_a_terminal(server: RulesServer) -> None:
+    """Progress goes to stderr when it is a terminal (a pseudo-terminal here), rewriting one
+    line per request, and leaves it clean for the summary."""
+    leader, follower = pty.openpty()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+    try:
+        done = subprocess.run([OAI_CLI, "validate", "--pages", "1", server.url("ok")],
+                              stdout=subprocess.PIPE, stderr=follower, env=clean, timeout=60)
+        os.close(follower)
+        shown = b""
+        with suppress(OSError):  # EIO once everything written was read
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    steps = shown.decode().split("\r\x1b[K")
+    assert steps[1] == f"{server.url('ok')}: Identify (request 1)"
+    assert steps[-2].endswith(": GetRecord identifier=oai:rules.example.org:1 "
+                              "metadataPrefix=oai_dc (request 6)")
+    assert steps[-1] == ""  # cleared before the summary
+    assert done.stdout.decode().splitlines()[-1] == "valid: 0 error(s), 0 warning(s)"
 
 
 def test_an_unreachable_repository_is_a_problem_of_that_target() -> None:

@@ -1,7 +1,7 @@
 """`oai validate TARGET...`: check anyone's OAI-PMH XML, files or live repositories.
 
-Only click is imported here: lxml, the validator and (for URLs) the harvester's client are
-imported when the command runs.
+Only click is imported here: lxml, the validator and (for URLs) the harvester's client, made
+as `oai remote` makes it, are imported when the command runs.
 """
 
 from __future__ import annotations
@@ -59,13 +59,12 @@ def _validate(ctx: CliContext, target: str, catalog: str | None, pages: int,
         return validate_bytes(sys.stdin.buffer.read(), target="<stdin>", catalog=catalog)
     if not _is_url(target):
         return validate_path(target, catalog=catalog)
-    c = ctx.config
+    from harvester.cli.group import client_for  # the one-off requests' policy of `remote`
+    from oai.validation.walk import base_url
+
     show = (lambda message: progress(f"{target}: {message}")) if progress else None
     return validate_url(target, pages=pages, catalog=catalog, progress=show,
-                        user_agent=c.user_agent, read_timeout=c.harvest_timeout,
-                        deadline=c.harvest_deadline, max_attempts=c.harvest_retries,
-                        max_retry_after=c.harvest_max_retry_after,
-                        max_bytes=c.harvest_max_response_mb * 1024 * 1024)
+                        client=client_for(ctx, base_url(target)[0]))
 
 
 @click.command("validate")
@@ -89,11 +88,8 @@ def validate(ctx: CliContext, targets: tuple[str, ...], catalog: str | None,
     Prints one line per problem and a summary; exits 1 if anything failed (warnings, such as
     a namespace without a schema, do not fail).
     """
-    import logging
-
     from oai.validation import Report
 
-    logging.getLogger("harvester").setLevel(logging.ERROR)  # retries: the outcome is reported
     chosen = _catalog(catalog or ctx.config.validate_schemas)
     progress = _progress(sys.stderr.isatty() and not as_json)
     total = Report()

@@ -58,8 +58,9 @@ class Walk:
 
         params = {"verb": verb, **{k: v for k, v in args.items() if v is not None}}
         target = self.target(params)
-        self.progress(f"{verb} {' '.join(f'{k}={v}' for k, v in params.items() if k != 'verb')}"
-                      f" ({self.report.documents + 1} requests)")
+        shown = " ".join(f"{k}={v}" for k, v in params.items() if k != "verb")
+        self.progress(f"{verb}{' ' + shown if shown else ''} (request "
+                      f"{self.report.documents + 1})")
         try:
             result = self.client.request(verb, **{k: v for k, v in params.items()
                                                   if k != "verb"})
@@ -151,15 +152,22 @@ def _first_identifier(pages: list[Response]) -> str | None:
     return None
 
 
+def base_url(url: str) -> tuple[str, dict[str, str]]:
+    """A repository's base URL and the OAI arguments a URL names (none for a base URL)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "verb" not in query:
+        return url, {}
+    return urlunsplit(parts._replace(query="", fragment="")), query
+
+
 def validate_url(url: str, *, pages: int = 3, catalog: Catalog = None,
                  progress: Progress | None = None, client: OAIClient | None = None,
                  **client_options: Any) -> Report:
     """Walk the repository at base URL `url` (see the module doc) and report its problems.
     `client_options` go to the harvester's OAIClient (user_agent, read_timeout, deadline,
     max_attempts, max_bytes...) when no `client` is given."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    base = urlunsplit(parts._replace(query="", fragment="")) if "verb" in query else url
+    base, query = base_url(url)
     if client is None:
         from harvester.client import OAIClient
 
