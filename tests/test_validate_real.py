@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from oai.protocol.schemas import known_locations
-from oai.validation import Report, validate_path
+from oai.validation import DOCUMENT_RULES, RULES, Report, validate_path
 from tests.official_verdicts import TABLE
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -76,6 +76,7 @@ def assert_as_official(problems: list[dict[str, Any]],
     same well-formedness, and exactly the protocol problems listed above."""
     found = by_file(problems)
     assert set(found) == set(verdicts)
+    assert {p["rule"] for p in problems} <= set(RULES) | set(DOCUMENT_RULES)
     for name, verdict in verdicts.items():
         mine = found[name]
         assert any(p["rule"] == "not-well-formed" for p in mine) is not verdict["well_formed"], \

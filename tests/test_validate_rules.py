@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from oai.validation import RULES, validate_bytes, validate_url
+from oai.validation import DOCUMENT_RULES, RULES, validate_bytes, validate_url
 from tests.rules_server import FAULTS, IDS, RulesServer, list_page, serve_rules
 
 # fault -> the problems a full walk finds (ListIdentifiers and ListRecords are both walked,
@@ -51,6 +51,7 @@ def test_a_walk_reports_the_broken_rule_and_nothing_else(server: RulesServer,
     assert Counter(p.rule for p in report.problems) == EXPECTED[fault], \
         "\n".join(p.text() for p in report.problems)
     assert report.ok is (fault in ("ok", "http-status"))  # a warning alone does not fail
+    assert {p.rule for p in report.problems} <= set(RULES) | set(DOCUMENT_RULES)
     # every response was checked, and only the empty-page faults sent one the schema
     # rejects: exactly those were found
     assert report.documents == report.responses == len(server.served.requests) - before

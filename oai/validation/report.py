@@ -37,7 +37,7 @@ class Problem:
         """One line: `target:line: severity [rule] record xpath: message`."""
         where = f"{self.target}:{self.line}" if self.line else self.target
         return (f"{where}: {self.severity} [{self.rule}] {self.record or '-'} "
-                f"{self.xpath or '-'}: {' '.join(self.message.split())}")
+                f"{self.xpath or '-'}: {self.message.replace(chr(10), ' ').rstrip()}")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Severity) else v) for k, v in asdict(self).items()}
