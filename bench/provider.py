@@ -334,10 +334,11 @@ class Fetcher:
         self.connection.close()
 
 
-def fetch_harvest(url: str, gzip: bool = False) -> Harvest:
+def fetch_harvest(url: str, gzip: bool = False, prefix: str = "oai_dc") -> Harvest:
     """Fetch every ListRecords page following tokens, without parsing records."""
     fetcher = Fetcher(url, gzip)
-    args = dict(LIST_ARGS)
+    first = {**LIST_ARGS, "metadataPrefix": prefix}
+    args = dict(first)
     records = pages = size = 0
     started = time.perf_counter()
     try:
@@ -353,7 +354,7 @@ def fetch_harvest(url: str, gzip: bool = False) -> Harvest:
     finally:
         fetcher.close()
     seconds = time.perf_counter() - started
-    return Harvest(records, pages, size, seconds, dict(LIST_ARGS), args)
+    return Harvest(records, pages, size, seconds, first, args)
 
 
 def sickle_harvest(url: str) -> tuple[int, float]:

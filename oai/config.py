@@ -42,6 +42,7 @@ class Config:
     workers: int = 2
     threads: int = 4  # per worker
     user_agent: str | None = None  # None: the harvester's own, naming its version
+    formats: tuple[str, ...] = ()  # metadataPrefixes served and rendered; empty: all installed
     # harvesting (the [harvest] table of the file, OAI_HARVEST_* in the environment)
     harvest_overlap: int = 600  # seconds subtracted from the last run's responseDate
     harvest_timeout: float = 60.0  # longest silence while waiting for bytes

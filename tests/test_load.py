@@ -162,3 +162,36 @@ def test_the_first_pass_reads_only_set_definitions(tmp_path: Path) -> None:
     found = [(item.where.rsplit("/", 1)[1], item.value["spec"])
              for item in iter_inputs([str(tmp_path)]).set_items()]
     assert found == [("a.jsonl:3", "a"), ("a.jsonl:4", "b"), ("b.json[1]", "c")]
+
+
+def test_loading_on_workers_stores_what_one_process_stores(tmp_path: Path) -> None:
+    from oai.fixtures import generate_records
+
+    rows: list[object] = list(generate_records(600, seed=3))
+    rows.insert(17, {"id": "bad-1", "titles": []})
+    rows.insert(400, "{not json")
+    rows.insert(590, {"id": "bad-2", "type": "article"})
+    source = jsonl(tmp_path / "in" / "records.jsonl", *rows)
+    outputs = {}
+    for jobs in ("1", "2"):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+        env["OAI_DATABASE_URL"] = f"sqlite:///{tmp_path / f'j{jobs}.sqlite'}"
+        proc = subprocess.run([OAI, "load", "--create-sets", "--jobs", jobs, source],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        assert proc.returncode == 1
+        outputs[jobs] = (proc.stdout, proc.stderr, _dump(tmp_path / f"j{jobs}.sqlite"))
+    assert outputs["1"] == outputs["2"]
+    stdout, stderr, (records, renditions) = outputs["2"]
+    assert stdout == "600 added, 0 updated, 0 unchanged, 3 rejected\n"
+    assert [line.split(":")[1] for line in stderr.splitlines()[:3]] == [
+        "18 (id bad-1)", "401", "591 (id bad-2)"]
+    assert len(records) == 600 and len(renditions) >= 600
+
+
+def _dump(path: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return (conn.execute("SELECT id, data FROM records ORDER BY id").fetchall(),
+                conn.execute("SELECT record_id, prefix, xml FROM renditions "
+                             "ORDER BY record_id, prefix").fetchall())

@@ -107,10 +107,10 @@ def test_the_head_the_store_checks_against_is_the_newest_migration() -> None:
 
 
 def test_validation_columns_come_and_go_without_touching_the_records(database_url: str) -> None:
-    """0004 adds the validation flag and counts; on SQLite a rebuilt harvest_sources would
+    """0005 adds the validation flag and counts; on SQLite a rebuilt harvest_sources would
     cascade to every run and record, so the rows must all be there afterwards."""
     engine = open_engine(database_url)
-    migrate.upgrade(engine, "0003")
+    migrate.upgrade(engine, "0004")
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO harvest_sources (name, base_url, metadata_prefix, set_specs, created, "
@@ -138,6 +138,6 @@ def test_validation_columns_come_and_go_without_touching_the_records(database_ur
         assert conn.execute(text("SELECT invalid_records FROM harvest_runs")).scalar_one() == 0
         assert set(conn.execute(text("SELECT schema_errors FROM harvested_records")).scalars()) \
             == {None}
-    migrate.downgrade(engine, "0003")
+    migrate.downgrade(engine, "0004")
     assert counts() == (1, 1, 10)
     engine.dispose()

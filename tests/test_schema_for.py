@@ -50,7 +50,7 @@ def catalog(tmp_path: Path) -> Path:
 def test_our_catalog_knows_the_formats_we_ship() -> None:
     assert schema_for(ns.OAI_DC, roots=["dc"]) == ns.OAI_DC_SCHEMA_URL
     assert schema_for(ns.OAI, roots=["OAI-PMH"]) == ns.OAI_SCHEMA_URL
-    assert schema_for("http://www.loc.gov/mods/v3", roots=["mods"]) is None
+    assert schema_for("urn:example:no-such-format", roots=["record"]) is None
     assert schema_for("", roots=["rioxx"]) is None
 
 

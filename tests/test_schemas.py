@@ -21,10 +21,11 @@ from lxml import etree
 from oai.paths import PROJECT_ROOT, schema_dir
 from oai.protocol import namespaces as ns
 from oai.protocol.schemas import (
-    NAMESPACE_SCHEMAS,
     CatalogResolver,
     SchemaViolation,
+    catalogs,
     load_schema,
+    namespace_schemas,
     response_schema,
     schema_parser,
     validate_fragment,
@@ -35,7 +36,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE_SCHEMAS = SHARED / "reference-schemas"
 REAL_RESPONSES = SHARED / "real-responses"
 
-PROJECT_XSDS = ["OAI-PMH.xsd", "oai_dc.xsd", "simpledc.xsd", "oai-identifier.xsd", "xml.xsd"]
+PROJECT_XSDS = ["OAI-PMH.xsd", "oai_dc/oai_dc.xsd", "oai_dc/simpledc.xsd", "oai-identifier.xsd",
+                "xml.xsd"]
 XS = "http://www.w3.org/2001/XMLSchema"
 DC_ELEMENTS = (
     "title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
@@ -358,7 +360,7 @@ def test_every_schema_compiles_offline_from_any_cwd(catalog_env: str | None) -> 
         "from oai.protocol import schemas\n"
         f"for name in {PROJECT_XSDS!r}:\n"
         "    schemas.load_schema(name)\n"
-        "for url in schemas.NAMESPACE_SCHEMAS.values():\n"
+        "for url in schemas.namespace_schemas().values():\n"
         "    schemas.load_schema(url)\n"
         "schemas.response_schema()\n"
         "print('compiled')\n"
@@ -372,11 +374,11 @@ def test_every_schema_compiles_offline_from_any_cwd(catalog_env: str | None) -> 
 
 def test_catalog_maps_every_import_to_a_bundled_file() -> None:
     """Nothing can leak to the network: every schemaLocation our XSDs use is catalogued."""
-    resolver = CatalogResolver(schema_dir() / "catalog.xml")
+    resolver = CatalogResolver(*catalogs())
     for target in resolver.exact.values():
         assert target.is_file(), target
-        assert target.parent == schema_dir().resolve()
-    locations = set(NAMESPACE_SCHEMAS.values())
+        assert target.is_relative_to(schema_dir().resolve())
+    locations = set(namespace_schemas().values())
     for name in PROJECT_XSDS:
         tree = etree.parse(str(schema_dir() / name))
         for el in tree.iter(f"{{{XS}}}import", f"{{{XS}}}include", f"{{{XS}}}redefine"):
@@ -399,8 +401,8 @@ def test_catalog_maps_every_import_to_a_bundled_file() -> None:
 def test_each_schema_declares_its_namespace() -> None:
     expected = {
         "OAI-PMH.xsd": ns.OAI,
-        "oai_dc.xsd": ns.OAI_DC,
-        "simpledc.xsd": ns.DC,
+        "oai_dc/oai_dc.xsd": ns.OAI_DC,
+        "oai_dc/simpledc.xsd": ns.DC,
         "oai-identifier.xsd": ns.OAI_IDENTIFIER,
         "xml.xsd": ns.XML,
     }

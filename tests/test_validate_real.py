@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from oai.protocol.schemas import known_locations
+from oai.protocol.schemas import namespace_schemas
 from oai.validation import DOCUMENT_RULES, RULES, Report, validate_path
 from tests.official_verdicts import TABLE
 
@@ -116,7 +116,7 @@ def with_reference() -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def test_our_schemas_judge_as_the_official_ones(ours: list[dict[str, Any]]) -> None:
-    shipped = set(known_locations()) & set(TABLE)
+    shipped = set(namespace_schemas()) & set(TABLE)
     assert_as_official(ours, official(shipped))
 
 
@@ -136,7 +136,7 @@ def test_the_reference_catalog_judges_as_the_official_schemas(
 def test_both_catalogs_agree_on_the_namespaces_both_know(
         ours: list[dict[str, Any]],
         with_reference: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
-    both = set(known_locations())
+    both = set(namespace_schemas())
 
     def judged(problems: list[dict[str, Any]]) -> Counter[tuple[str, Any, str, str]]:
         return Counter((Path(p["target"]).name, p["line"], p["rule"], p["message"])

@@ -26,6 +26,11 @@ class CliContext:
 
             self._store = Store.open(self.config.database_url, create=create,
                                      read_only=read_only)
+            if create:  # a new, empty store is current with every registered format
+                from oai.formats import registry
+
+                self._store.adopt_format_versions(
+                    {prefix: fmt.version for prefix, fmt in registry().items()})
         return self._store
 
 

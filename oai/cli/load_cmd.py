@@ -26,10 +26,12 @@ from oai.cli.context import CliContext, fail, pass_ctx
 @click.option("--create-sets", is_flag=True,
               help="Create the sets records name that are not defined (named after their "
                    "setSpec) instead of rejecting those records.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes that validate and render records  [default: one per CPU].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_ctx
 def load(ctx: CliContext, paths: tuple[str, ...], batch_size: int, dry_run: bool,
-         create_sets: bool, as_json: bool) -> None:
+         create_sets: bool, jobs: int | None, as_json: bool) -> None:
     """Load records (and set definitions) from JSON or JSONL files or folders.
 
     A file holds one record, an array of records, or one record per line (.jsonl). Objects
@@ -39,6 +41,7 @@ def load(ctx: CliContext, paths: tuple[str, ...], batch_size: int, dry_run: bool
     others. Exits 1 if any input was rejected.
     """
     from oai.cli.loading import Loader, iter_inputs
+    from oai.parallel import available_cpus
 
     if batch_size < 1:
         fail("--batch-size must be at least 1")
@@ -51,12 +54,17 @@ def load(ctx: CliContext, paths: tuple[str, ...], batch_size: int, dry_run: bool
     bar: Any = (click.progressbar(length=total, label="checking" if dry_run else "loading",
                                   file=sys.stderr, show_eta=True, show_percent=True)
                 if show_bar else nullcontext())
-    with bar:
-        for item in inputs:
-            loader.add(item)
-            if item.advance and show_bar:
-                bar.update(item.advance)
-        loader.flush()
+    try:
+        with bar:
+            loader.load(inputs, jobs or available_cpus(),
+                        lambda item: bar.update(item.advance) if item.advance and show_bar
+                        else None)
+    except KeyboardInterrupt:  # batches written so far stay; loading again skips them
+        done = loader.counts
+        click.echo(f"interrupted: {done.added} added, {done.updated} updated, "
+                   f"{done.unchanged} unchanged so far (written in whole batches); load the "
+                   "same inputs again to finish", err=True)
+        sys.exit(130)
     counts = loader.counts
     if as_json:
         click.echo(json.dumps({"ok": not counts.rejected, "dry_run": dry_run,

@@ -1,7 +1,8 @@
 """`oai load`'s work: define the inputs' sets, then prepare records and write them in batches.
 
-Records are prepared (validated, rendered, schema-checked) outside the write transaction and
-written in batches; a bad record is rejected with its reason and never touches what is stored.
+Records are prepared (validated, rendered in every format, schema-checked) in worker processes,
+one per CPU, and written in batches from this one, in input order; a bad record is rejected
+with its reason and never touches what is stored.
 A record naming a set that is neither in the store nor defined by the inputs is rejected,
 unless sets may be created. A dry run does all of this and writes nothing.
 
@@ -10,14 +11,19 @@ Heavy modules (SQLAlchemy, lxml) are imported when a Loader is built, not with t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from oai.cli.inputs import SET_SPEC, InputItem, Inputs, SetDefinition, iter_inputs, parse_set
 
 if TYPE_CHECKING:
+    from oai.protocol.records import InvalidRecord
     from oai.protocol.rendering import PreparedRecord
     from oai.store.repository import Store
+
+#: What a worker imports once, before it forks per worker.
+WORKER_MODULES = ("oai.protocol.rendering", "oai.cli.loading")
 
 __all__ = ["SET_SPEC", "InputItem", "Inputs", "LoadCounts", "Loader", "iter_inputs"]
 
@@ -43,11 +49,7 @@ class Loader:
     def __init__(self, store: Store, batch_size: int = 500, dry_run: bool = False,
                  create_sets: bool = False) -> None:
         from oai.protocol.canonical import set_ancestors
-        from oai.protocol.records import InvalidRecord
-        from oai.protocol.rendering import prepare_record
 
-        self._prepare = prepare_record
-        self._invalid = InvalidRecord
         self._ancestors = set_ancestors
         self.store = store
         self.batch_size = max(1, batch_size)
@@ -94,7 +96,24 @@ class Loader:
 
     # -- records -------------------------------------------------------------------------
 
-    def add(self, item: InputItem) -> None:
+    def load(self, items: Iterable[InputItem], jobs: int,
+             done: Callable[[InputItem], None] = lambda item: None) -> None:
+        """Prepare `items` on `jobs` processes and write them from this one, in order;
+        `done` is told of each item once it is handled (for a progress bar)."""
+        from oai.formats import select, selection
+        from oai.parallel import ordered_map
+
+        for item, prepared in ordered_map(prepare_items, items, jobs=jobs,
+                                          initializer=select, initargs=(selection(),),
+                                          preload=WORKER_MODULES):
+            self.add(item, prepared)
+            done(item)
+        self.flush()
+
+    def add(self, item: InputItem, prepared: PreparedRecord | InvalidRecord | None = None
+            ) -> None:
+        """Handle one input: a set definition, a read error, or a record (prepared here
+        unless it already was, by `prepare_items`)."""
         if item.kind == "skip":
             return
         if item.kind == "set":
@@ -112,11 +131,12 @@ class Loader:
         if item.kind == "error":
             self.counts.rejected.append((item.where, str(item.value)))
             return
-        try:
-            prepared = self._prepare(item.value)
-        except self._invalid as exc:
-            self._reject(item, str(exc))
+        if prepared is None:
+            prepared = prepare_items([item])[0]
+        if isinstance(prepared, ValueError):  # InvalidRecord
+            self._reject(item, str(prepared))
             return
+        assert prepared is not None
         if not self.create_sets:
             missing = self._undefined(prepared.set_specs)
             if missing:
@@ -155,3 +175,21 @@ class Loader:
         self.counts.added += written.added
         self.counts.updated += written.updated
         self.counts.unchanged += written.unchanged
+
+
+def prepare_items(items: list[InputItem]) -> list[PreparedRecord | InvalidRecord | None]:
+    """Each record item validated, rendered and checked (or why not); None for the others.
+    Runs in the load's worker processes."""
+    from oai.protocol.records import InvalidRecord
+    from oai.protocol.rendering import prepare_record
+
+    out: list[PreparedRecord | InvalidRecord | None] = []
+    for item in items:
+        if item.kind != "record":
+            out.append(None)
+            continue
+        try:
+            out.append(prepare_record(item.value))
+        except InvalidRecord as exc:
+            out.append(exc)
+    return out

@@ -16,12 +16,15 @@ import click
 
 from oai.cli.context import CliContext
 from oai.cli.fixtures_cmd import fixtures
+from oai.cli.formats_cmd import check, formats
 from oai.cli.load_cmd import load
 from oai.cli.plugins import PluginGroup
 from oai.cli.sets_cmd import sets_group
 from oai.cli.store_cmds import delete_cmd, init, serve, stats
 from oai.cli.validate_cmd import validate
 from oai.config import ConfigError, load_config
+from oai.formats import FormatRegistryError
+from oai.formats import select as select_formats
 from oai.store.errors import StoreError
 
 
@@ -51,7 +54,7 @@ class OaiGroup(PluginGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(0)
-        except (ConfigError, StoreError, OSError) as exc:
+        except (ConfigError, StoreError, FormatRegistryError, OSError) as exc:
             raise click.ClickException(_one_line(exc)) from None
         except Exception as exc:
             if _driver_error(exc):  # a read the store did not translate: still one line
@@ -77,10 +80,12 @@ def cli(ctx: click.Context, config_path: str | None, database_url: str | None) -
         config = load_config(config_path, database_url=database_url)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    select_formats(config.formats)  # checked when a command first reads the registry
     ctx.obj = CliContext(config)
 
 
-for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures, validate):
+for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures, formats, check,
+                 validate):
     cli.add_command(_command)
 
 

@@ -62,6 +62,9 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
     # Fail here, in one line, if the store is not usable. The provider never writes: each
     # worker opens the store itself, read-only whenever the file cannot be written.
     ctx.open_store(read_only=True).close()
+    from oai.formats import registry
+
+    registry()  # the formats setting names installed formats, oai_dc among them
     _check_port_free(config.host, config.port)
     url = f"http://{config.host}:{config.port}/oai"
     click.echo(f"serving {url} with {config.workers} workers of {config.threads} threads "

@@ -9,12 +9,12 @@ which is what makes this work.
 
 OAI-PMH's `<metadata>`, `<about>` and `<description>` are strict wildcards: a payload is only
 valid if its namespace's schema is compiled together with OAI-PMH.xsd. `response_schema()`
-therefore compiles an in-memory wrapper that imports every namespace in `NAMESPACE_SCHEMAS`.
-To support a new metadata format: add its XSD and catalog entries under `schemas/`, then a row
-in `NAMESPACE_SCHEMAS` (and `FORMAT_PREFIXES`).
+therefore compiles an in-memory wrapper that imports every namespace it knows: the protocol's
+own (`NAMESPACE_SCHEMAS`: responses, Identify descriptions, about containers) and those of
+every registered metadata format (`oai.formats`), each format bringing its own catalog.
 
 Validating anyone's XML (`oai.validation`) asks `schema_for` which schema validates a
-namespace, under our catalog or any other OASIS catalog (a user's copies of the official
+namespace, under our catalogs or any other OASIS catalog (a user's copies of the official
 schemas), and validates with `validate_with`, which compiles the chosen schemas together once.
 """
 
@@ -33,8 +33,6 @@ from lxml import etree
 from oai.paths import schema_dir
 from oai.protocol.namespaces import (
     OAI,
-    OAI_DC,
-    OAI_DC_SCHEMA_URL,
     OAI_IDENTIFIER,
     OAI_IDENTIFIER_SCHEMA_URL,
     OAI_SCHEMA_URL,
@@ -48,9 +46,10 @@ __all__ = [
     "CatalogResolver",
     "SchemaViolation",
     "accepts_any_uri",
-    "default_catalog",
-    "known_locations",
+    "catalogs",
+    "format_prefixes",
     "load_schema",
+    "namespace_schemas",
     "response_schema",
     "schema_for",
     "schema_parser",
@@ -62,19 +61,42 @@ __all__ = [
 CATALOG_NS = "urn:oasis:names:tc:entity:xmlns:xml:catalog"
 CATALOG_FILE = "catalog.xml"
 
-#: Namespace -> official schema URL, for every namespace whose schema we ship. All of them
-#: are compiled into `response_schema()`; each is also usable by `validate_fragment()`.
+#: Namespace -> official schema URL for the protocol's own schemas (the metadata formats add
+#: theirs from the registry: see `namespace_schemas()`). All are compiled into
+#: `response_schema()`; each is also usable by `validate_fragment()`.
 NAMESPACE_SCHEMAS: dict[str, str] = {
     OAI: OAI_SCHEMA_URL,
-    OAI_DC: OAI_DC_SCHEMA_URL,
     OAI_IDENTIFIER: OAI_IDENTIFIER_SCHEMA_URL,
 }
 
-#: Conventional metadataPrefix / namespace prefix -> namespace, for `validate_fragment()`.
+#: Conventional prefix -> namespace of the protocol's own schemas, for `validate_fragment()`
+#: (metadataPrefixes of the registered formats are added by `format_prefixes()`).
 FORMAT_PREFIXES: dict[str, str] = {
-    "oai_dc": OAI_DC,
     "oai-identifier": OAI_IDENTIFIER,
 }
+
+
+def namespace_schemas() -> dict[str, str]:
+    """Every namespace we ship a schema for -> its official schema URL: the protocol's and
+    each installed metadata format's (served or not: validators know them all)."""
+    from oai.formats import installed
+
+    return {**NAMESPACE_SCHEMAS,
+            **{f.namespace: f.schema_location for f in installed().values()}}
+
+
+def format_prefixes() -> dict[str, str]:
+    from oai.formats import installed
+
+    return {**FORMAT_PREFIXES, **{f.prefix: f.namespace for f in installed().values()}}
+
+
+def catalogs() -> tuple[str, ...]:
+    """The catalogs every schema is resolved through: the protocol's, then each format's."""
+    from oai.formats import installed
+
+    paths = [schema_dir() / CATALOG_FILE, *(f.catalog for f in installed().values())]
+    return tuple(dict.fromkeys(str(Path(p).resolve()) for p in paths))
 
 #: At most this many libxml2 messages are spelled out in a SchemaViolation's message.
 MAX_REPORTED_ERRORS = 50
@@ -114,14 +136,14 @@ class CatalogResolver(etree.Resolver):
     at library initialisation, which an importable library cannot control.
     """
 
-    def __init__(self, catalog_path: Path | str) -> None:
+    def __init__(self, *catalog_paths: Path | str) -> None:
         super().__init__()
-        self.catalog_path = Path(catalog_path).resolve()
+        self.catalog_paths = tuple(Path(p).resolve() for p in catalog_paths)
         self.exact: dict[str, Path] = {}
         self.rewrites: list[tuple[str, str]] = []  # (URL prefix, replacement base URI)
         parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
-        root = etree.parse(str(self.catalog_path), parser).getroot()
-        self._read(root, self.catalog_path.as_uri())
+        for path in self.catalog_paths:  # the first catalog to name a URL wins
+            self._read(etree.parse(str(path), parser).getroot(), path.as_uri())
         self.rewrites.sort(key=lambda pair: len(pair[0]), reverse=True)  # longest prefix wins
 
     def _read(self, element: Any, base: str) -> None:
@@ -164,24 +186,21 @@ class CatalogResolver(etree.Resolver):
 
 
 @lru_cache(maxsize=8)
-def _resolver(catalog_path: str) -> CatalogResolver:
-    return CatalogResolver(catalog_path)
+def _resolver(catalog_paths: tuple[str, ...]) -> CatalogResolver:
+    return CatalogResolver(*catalog_paths)
 
 
-def default_catalog() -> Path:
-    """The catalog of the bundled schemas."""
-    return schema_dir() / CATALOG_FILE
-
-
-def _catalog_key(catalog_path: Path | str | None) -> str:
-    return str(Path(catalog_path if catalog_path is not None else default_catalog()).resolve())
+def _catalog_paths(catalog_path: Path | str | None) -> tuple[str, ...]:
+    """The catalogs to resolve through: the given one, or every bundled one."""
+    return (str(Path(catalog_path).resolve()),) if catalog_path is not None else catalogs()
 
 
 def schema_parser(catalog_path: Path | str | None = None) -> etree.XMLParser:
     """A parser for schema documents whose imports resolve through `catalog_path` (default:
-    the bundled catalog). No network, no entity expansion, no DTD loading."""
+    every bundled catalog). No network, no entity expansion, no DTD loading."""
+    paths = _catalog_paths(catalog_path)
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
-    parser.resolvers.add(_resolver(_catalog_key(catalog_path)))
+    parser.resolvers.add(_resolver(paths))
     return parser
 
 
@@ -212,26 +231,26 @@ def _compile(tree: Any, what: str) -> etree.XMLSchema:
         raise SchemaViolation(f"schema {what} does not compile", errors or [str(exc)]) from exc
 
 
-def _locate(directory: Path, url_or_filename: str) -> Path:
-    local = _resolver(str((directory / CATALOG_FILE).resolve())).lookup(url_or_filename)
+def _locate(paths: tuple[str, ...], url_or_filename: str) -> Path:
+    local = _resolver(paths).lookup(url_or_filename)
     if local is not None:
         return local
     candidate = Path(url_or_filename)
-    if not candidate.is_absolute():
-        candidate = directory / candidate
-    if candidate.is_file():
-        return candidate
+    for catalog in paths:  # a file name, relative to a catalog's directory
+        found = candidate if candidate.is_absolute() else Path(catalog).parent / candidate
+        if found.is_file():
+            return found
     raise FileNotFoundError(
-        f"{url_or_filename!r} is neither listed in {directory / CATALOG_FILE} "
-        f"nor a schema file in {directory}"
+        f"{url_or_filename!r} is neither listed in the schema catalogs nor a schema file "
+        f"beside one of them ({', '.join(paths)})"
     )
 
 
 @cache
-def _load(directory: str, url_or_filename: str) -> _Compiled:
-    root = Path(directory)
-    path = _locate(root, url_or_filename)
-    parser = schema_parser(root / CATALOG_FILE)
+def _load(paths: tuple[str, ...], url_or_filename: str) -> _Compiled:
+    path = _locate(paths, url_or_filename)
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    parser.resolvers.add(_resolver(paths))
     try:
         tree = etree.parse(str(path), parser)
     except (OSError, etree.XMLSyntaxError) as exc:
@@ -240,9 +259,9 @@ def _load(directory: str, url_or_filename: str) -> _Compiled:
 
 
 def load_schema(url_or_filename: str | Path) -> etree.XMLSchema:
-    """Compile one schema, given by official URL (looked up in the catalog) or by file name
-    (relative to the schema directory). Cached: each schema is compiled once per process."""
-    return _load(str(schema_dir().resolve()), str(url_or_filename)).schema
+    """Compile one schema, given by official URL (looked up in the catalogs) or by file name
+    (relative to a catalog's directory). Cached: each schema is compiled once per process."""
+    return _load(catalogs(), str(url_or_filename)).schema
 
 
 def _wrapper_bytes(table: Iterable[tuple[str, str]],
@@ -271,24 +290,26 @@ def _wrapper_bytes(table: Iterable[tuple[str, str]],
 
 
 @cache
-def _wrapper(catalog: str, table: tuple[tuple[str, str], ...],
+def _wrapper(paths: tuple[str, ...], table: tuple[tuple[str, str], ...],
              declare: tuple[tuple[str, str], ...] = ()) -> _Compiled:
-    parser = schema_parser(catalog)
-    # A base URL beside the catalog keeps any relative location cwd-independent.
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    parser.resolvers.add(_resolver(paths))
+    # A base URL beside the first catalog keeps any relative location cwd-independent.
     tree = etree.fromstring(
-        _wrapper_bytes(table, declare), parser, base_url=str(Path(catalog).parent / "wrapper.xsd")
-    ).getroottree()
+        _wrapper_bytes(table, declare), parser,
+        base_url=str(Path(paths[0]).parent / "wrapper.xsd")).getroottree()
     return _Compiled(_compile(tree, " + ".join(url for _, url in table)))
 
 
 def _response_compiled() -> _Compiled:
     # The table is part of the cache key, so a format registered later gets a fresh compile.
-    return _wrapper(_catalog_key(None), tuple(sorted(NAMESPACE_SCHEMAS.items())))
+    return _wrapper(catalogs(), tuple(sorted(namespace_schemas().items())))
 
 
 def response_schema() -> etree.XMLSchema:
-    """OAI-PMH.xsd compiled together with the schema of every namespace in NAMESPACE_SCHEMAS,
-    so that a whole response, payloads included, validates in one pass. Compiled once."""
+    """OAI-PMH.xsd compiled together with the schema of every namespace we ship (the
+    protocol's and every registered format's), so that a whole response, payloads included,
+    validates in one pass. Compiled once."""
     return _response_compiled().schema
 
 
@@ -355,8 +376,9 @@ def validate_response(document: bytes | str | Any) -> None:
 def _namespace_for(namespace_or_prefix: str, table: Mapping[str, str]) -> str:
     if namespace_or_prefix in table:
         return namespace_or_prefix
-    if FORMAT_PREFIXES.get(namespace_or_prefix) in table:
-        return FORMAT_PREFIXES[namespace_or_prefix]
+    prefixes = format_prefixes()
+    if prefixes.get(namespace_or_prefix) in table:
+        return prefixes[namespace_or_prefix]
     raise KeyError(f"no bundled schema for namespace or prefix {namespace_or_prefix!r}")
 
 
@@ -366,7 +388,8 @@ def validate_fragment(namespace_or_prefix: str, element: bytes | str | Any) -> N
     time. The element may sit inside a larger tree. Uses a schema compiled once per format.
 
     Raises KeyError for a namespace/prefix we ship no schema for."""
-    namespace = _namespace_for(namespace_or_prefix, NAMESPACE_SCHEMAS)
+    table = namespace_schemas()
+    namespace = _namespace_for(namespace_or_prefix, table)
     tree = _as_tree(element, "fragment")
     root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
     actual = etree.QName(root).namespace
@@ -375,38 +398,33 @@ def validate_fragment(namespace_or_prefix: str, element: bytes | str | Any) -> N
             f"fragment root {root.tag!r} is not in namespace {namespace!r}",
             [f"line {root.sourceline or 0}: expected an element in {namespace}"],
         )
-    compiled = _load(str(schema_dir().resolve()), NAMESPACE_SCHEMAS[namespace])
+    compiled = _load(catalogs(), table[namespace])
     _check(compiled, root, f"{namespace_or_prefix} fragment")
 
 
 # --------------------------------------------------------------------------- any catalog
 
 
-def known_locations() -> Mapping[str, str]:
-    """Namespace -> official schema URL of every namespace the toolkit knows a schema for:
-    the table `schema_for` prefers after a document's own xsi:schemaLocation."""
-    return NAMESPACE_SCHEMAS
-
-
 @lru_cache(maxsize=4096)
-def _schema_for(catalog: str, namespace: str, roots: frozenset[str], hints: tuple[str, ...],
-                known: str | None) -> str | None:
-    resolver = _resolver(catalog)
+def _schema_for(paths: tuple[str, ...], namespace: str, roots: frozenset[str],
+                hints: tuple[str, ...], known: str | None) -> str | None:
+    resolver = _resolver(paths)
     candidates = [*hints, *([known] if known else []), *catalogued(resolver, namespace)]
     return choose(resolver, namespace, candidates, roots)
 
 
 def schema_for(namespace: str, *, roots: Iterable[str] = (), hints: Iterable[str] = (),
                catalog: Path | str | None = None) -> str | None:
-    """Which schema validates elements of `namespace`: the URL of a schema the catalog (ours by
-    default) maps to a local file whose targetNamespace is `namespace`, or None.
+    """Which schema validates elements of `namespace`: the URL of a schema the catalog (by
+    default ours: the protocol's and every installed format's) maps to a local file whose
+    targetNamespace is `namespace`, or None.
 
-    Tried in order: the document's own schemaLocation `hints` for the namespace, the known
-    location (`known_locations()`), then every catalogued schema of that namespace, latest
-    version first. A candidate declaring every one of `roots` (the local names of the
-    document's elements to validate) wins over one that does not. Cached."""
-    return _schema_for(_catalog_key(catalog), namespace, frozenset(roots), tuple(hints),
-                       known_locations().get(namespace))
+    Tried in order: the document's own schemaLocation `hints` for the namespace, the location
+    we know for it (`namespace_schemas()`, the formats' registry), then every catalogued schema
+    of that namespace, latest version first. A candidate declaring every one of `roots` (the
+    local names of the document's elements to validate) wins over one that does not."""
+    return _schema_for(_catalog_paths(catalog), namespace, frozenset(roots), tuple(hints),
+                       namespace_schemas().get(namespace))
 
 
 def validate_with(table: Sequence[tuple[str, str]], element: Any, *,
@@ -419,7 +437,7 @@ def validate_with(table: Sequence[tuple[str, str]], element: Any, *,
     `declare` names (element, type) pairs of the first namespace to accept as roots besides
     its own global elements (e.g. ("record", "recordType") for a bare OAI-PMH record). Raises
     SchemaViolation when the schemas do not compile. Each combination is compiled once."""
-    compiled = _wrapper(_catalog_key(catalog), tuple(table), tuple(declare))
+    compiled = _wrapper(_catalog_paths(catalog), tuple(table), tuple(declare))
     with compiled.lock:
         if compiled.schema.validate(element):
             return []

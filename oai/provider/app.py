@@ -15,6 +15,8 @@ from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
 from oai.config import Config, load_config
+from oai.formats import registry
+from oai.formats import select as select_formats
 from oai.protocol.tokens import TokenCodec
 from oai.protocol.writer import error_document
 from oai.provider.compression import compress, negotiate
@@ -34,6 +36,8 @@ UNAVAILABLE_MESSAGE = "the repository cannot answer right now; retry after {seco
 def create_app(config: Config | None = None, store: Store | None = None) -> Flask:
     """Build the WSGI app; the store is opened here unless one is handed in (tests)."""
     config = config or load_config()
+    select_formats(config.formats)
+    registry()  # an unknown or incomplete selection stops here, with its one-line reason
     store = store or Store.open(config.database_url)
     secret = config.secret_key or store.setting("token_secret")
     if not secret:

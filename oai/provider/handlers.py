@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from oai.config import Config
+from oai.formats import registry
 from oai.protocol.arguments import OAIRequest, parse_request
 from oai.protocol.datestamps import Granularity, format_datestamp
 from oai.protocol.errors import (
@@ -25,7 +26,6 @@ from oai.protocol.errors import (
     NoSetHierarchy,
     OAIError,
 )
-from oai.protocol.formats import FORMATS
 from oai.protocol.namespaces import (
     DC,
     OAI_DC,
@@ -158,19 +158,20 @@ class Provider:
 
     def _ListMetadataFormats(self, request: OAIRequest, base_url: str) -> list[str]:
         identifier = request.get("identifier")
-        prefixes = list(FORMATS)
+        formats = registry()
+        prefixes = list(formats)
         if identifier is not None:
             found = self.store.record_formats(self.local_id(identifier))
             if found is None:
                 raise IdDoesNotExist(f"no record has the identifier {identifier!r}")
-            prefixes = [p for p in found if p in FORMATS]
+            prefixes = [p for p in prefixes if p in found]
             if not prefixes:
                 raise NoMetadataFormats(f"{identifier!r} has no metadata format available")
         out = ["<ListMetadataFormats>"]
         for prefix in prefixes:
-            fmt = FORMATS[prefix]
+            fmt = formats[prefix]
             out.append(f"<metadataFormat><metadataPrefix>{prefix}</metadataPrefix>"
-                       f"<schema>{escape_text(fmt.schema)}</schema>"
+                       f"<schema>{escape_text(fmt.schema_location)}</schema>"
                        f"<metadataNamespace>{escape_text(fmt.namespace)}</metadataNamespace>"
                        "</metadataFormat>")
         out.append("</ListMetadataFormats>")
@@ -217,7 +218,7 @@ class Provider:
         identifier = request.arguments["identifier"]
         prefix = request.arguments["metadataPrefix"]
         local = self.local_id(identifier)
-        if prefix not in FORMATS:
+        if prefix not in registry():
             raise CannotDisseminateFormat(f"{prefix!r} is not a metadata format of this "
                                           "repository")
         found = self.store.get_record(local, prefix)
@@ -242,7 +243,7 @@ class Provider:
         token = request.get("resumptionToken")
         if token is not None:
             pos = self.codec.decode_list(token, verb)
-            if pos.prefix not in FORMATS:
+            if pos.prefix not in registry():
                 raise BadResumptionToken("the token's metadata format is no longer served")
             page, more, pos = self._resume(pos, limit, with_metadata)
             cursor = pos.cursor
@@ -267,7 +268,7 @@ class Provider:
     def _first_page(self, request: OAIRequest, limit: int,
                     with_metadata: bool) -> tuple[ListPosition, list[ListedRecord], bool]:
         prefix = request.arguments["metadataPrefix"]
-        if prefix not in FORMATS:
+        if prefix not in registry():
             raise CannotDisseminateFormat(f"{prefix!r} is not a metadata format of this "
                                           "repository")
         set_spec = request.get("set")

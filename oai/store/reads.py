@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from oai.protocol.formats import MANDATORY_PREFIX
+from oai.formats import MANDATORY_PREFIX
 from oai.store.resilience import lost_connection, retried_read
 from oai.store.tables import load_list, record_sets, records, renditions, sets, settings
 

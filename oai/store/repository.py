@@ -26,14 +26,15 @@ from oai.store import migrate
 from oai.store.engine import WRITE_OPTION, open_engine, parse_target, unwritable_reason
 from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
+from oai.store.renditions import FormatState, RenditionAdmin
 from oai.store.resilience import retried_read
 from oai.store.tables import dump_list, record_sets, records, renditions, sets, settings
 
 if TYPE_CHECKING:  # rendering (schemas, crosswalks) is loaded only by commands that write
     from oai.protocol.rendering import PreparedRecord
 
-__all__ = ["KEEP", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo", "Store",
-           "StoreError"]
+__all__ = ["KEEP", "FormatState", "ListedRecord", "LoadSummary", "ReadOnlyStore", "SetInfo",
+           "Store", "StoreError"]
 
 _CHUNK = 500
 
@@ -64,7 +65,7 @@ class LoadSummary:
         self.rejected.extend(other.rejected)
 
 
-class Store(StoreReads):
+class Store(StoreReads, RenditionAdmin):
     """Records, sets and settings over one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine, clock: Callable[[], int] | None = None,

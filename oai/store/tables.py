@@ -88,7 +88,20 @@ settings = Table(
 )
 
 
-# -- harvesting (migrations 0002, 0003, 0004) -------------------------------------------
+# Which crosswalk version the store's renditions of each format were made with (migration
+# 0004). `oai formats rebuild` re-renders a format whose registered version differs, batch by
+# batch, noting the last record done so that a killed rebuild resumes where it stopped.
+format_versions = Table(
+    "format_versions",
+    metadata,
+    Column("prefix", String(64), primary_key=True),
+    Column("version", String(64), nullable=True),  # every live record rendered with it
+    Column("rebuilding", String(64), nullable=True),  # a rebuild to this version under way
+    Column("rebuilt_after", String(200), nullable=True),  # the last record id it has done
+)
+
+
+# -- harvesting (migrations 0002, 0003, 0005) -------------------------------------------
 # Every list-valued column (set_specs, quirks, errors) holds a JSON array: a setSpec or an
 # identifier may contain any character a server sends, spaces included.
 

@@ -7,7 +7,8 @@ a label and as an info:eu-repo/semantics URI; access and licence in dc:rights.
 
 from __future__ import annotations
 
-from oai.protocol.crosswalks.common import (
+from oai.formats.base import Format
+from oai.formats.common import (
     EU_REPO_ACCESS,
     EU_REPO_TYPES,
     EU_REPO_VERSIONS,
@@ -17,6 +18,7 @@ from oai.protocol.crosswalks.common import (
     element,
     thesis_eu_type,
 )
+from oai.paths import schema_dir
 from oai.protocol.namespaces import DC, OAI_DC, OAI_DC_SCHEMA_URL, XSI
 
 _OPEN = (
@@ -107,3 +109,9 @@ def render_oai_dc(record: Record) -> str:
             add(element("dc:rights", rights[key]))
     add(_CLOSE)
     return "".join(out)
+
+
+FORMAT = Format(
+    prefix="oai_dc", namespace=OAI_DC, schema_location=OAI_DC_SCHEMA_URL, version="1",
+    catalog=schema_dir() / "oai_dc" / "catalog.xml", crosswalk=render_oai_dc,
+    label="Dublin Core (unqualified)")

@@ -5,15 +5,15 @@ the number of schema problems in a record's payload as last harvested (NULL when
 validated: the flag off, a deletion, a namespace without a schema); `harvest_runs.
 invalid_records` how many records a run flagged.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

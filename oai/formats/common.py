@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from oai.formats.base import Record
 from oai.protocol.xmltext import escape_attr, escape_text
-
-Record = dict[str, Any]
 
 TYPE_LABELS: dict[str, str] = {
     "article": "Article",

@@ -1,1 +1,0 @@
-"""Crosswalks: pure functions from the canonical record to one metadata format's XML fragment."""
