@@ -38,6 +38,7 @@ class HarvestOptions:
     max_seconds: float | None = 24 * 3600.0
     breaker: int | None = 6
     lease_seconds: int = DEFAULT_SECONDS
+    schemas: str | None = None  # the catalog validating sources validate with; None: ours
     sleep: Callable[[float], None] | None = None
     stop: threading.Event | None = field(default=None, compare=False)
 

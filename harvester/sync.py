@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from harvester.checking import PayloadChecker, page_write
 from harvester.client import OAIClient
 from harvester.errors import (
     BudgetExhausted,
@@ -40,15 +41,7 @@ from harvester.parsing import IdentifyInfo, Page, parse_identify, parse_page
 from harvester.planning import incremental_from, request_date, split
 from oai.protocol.datestamps import Granularity, format_datestamp, parse_lenient_or_none
 from oai.store.errors import StoreError
-from oai.store.harvest import (
-    HarvestStore,
-    PageWrite,
-    QuarantineWrite,
-    RecordWrite,
-    RunRow,
-    SourceRow,
-    WindowRow,
-)
+from oai.store.harvest import HarvestStore, RunRow, SourceRow, WindowRow
 from oai.store.harvest.runs import WATERMARK_MODES
 
 log = logging.getLogger(__name__)
@@ -92,6 +85,7 @@ class SourceHarvester:
         self.granularity = Granularity(source.granularity) if source.granularity \
             else Granularity.SECONDS
         self._quirks = set(source.quirks)
+        self.checker = PayloadChecker(self.options.schemas) if source.validate_records else None
         self._counted = 0  # requests already added to the run's count
         self._pages = 0
         self._records = 0
@@ -320,7 +314,8 @@ class SourceHarvester:
         if self._lease is not None and self._lease.lost:
             raise _StopRun("incomplete", "another process took over this source's lease")
         requests = self.guard.requests - self._counted
-        self.hstore.write_page(run, window, _page_write(page, requests, window_pages))
+        self.hstore.write_page(run, window,
+                               page_write(page, requests, window_pages, self.checker))
         self._counted += requests
         self._pages += 1
         self._records += len(page.records)
@@ -380,17 +375,3 @@ class SourceHarvester:
         self._emit({"event": "split", "run": run.id, "at": parts[1][0]})
         return True
 
-
-def _page_write(page: Page, requests: int, window_pages: int) -> PageWrite:
-    records = [RecordWrite(r.identifier, r.datestamp, r.datestamp_epoch, r.deleted,
-                           r.set_specs, r.metadata, "".join(r.about) or None)
-               for r in page.records]
-    quarantined = [QuarantineWrite(q.identifier, q.reason, q.raw) for q in page.quarantined]
-    if page.repairs and page.raw is not None:
-        quarantined.append(QuarantineWrite(None, "page repaired: " + "; ".join(page.repairs),
-                                           page.raw))
-    token = page.token
-    return PageWrite(records, quarantined, page.next_token or None,
-                     token.cursor if token else None,
-                     token.complete_list_size if token else None, page.response_date,
-                     tuple(page.repairs), requests, window_pages)

@@ -3,6 +3,8 @@
 The file is `oai.toml` in the current directory, or the path in `OAI_CONFIG` / `--config`.
 Keys are the field names below (e.g. `page_size = 200`); the environment spells them in
 upper case with the `OAI_` prefix (e.g. `OAI_PAGE_SIZE=200`, `OAI_ADMIN_EMAILS=a@x,b@y`).
+The `harvest_*` and `validate_*` keys may also be written in a `[harvest]` or `[validate]`
+table without their prefix (`[validate]` / `schemas = "..."` is `OAI_VALIDATE_SCHEMAS`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class Config:
     harvest_breaker: int = 6  # consecutive failed requests without progress
     harvest_max_response_mb: int = 256
     harvest_lease_seconds: int = 60
+    # validating (the [validate] table, OAI_VALIDATE_* in the environment)
+    validate_schemas: str | None = None  # an OASIS catalog to validate with; None: ours
+    validate_pages: int = 3  # pages followed per list when validating a repository's URL
     # Identify's descriptions ([identify.*] tables) and records' about ([about.rights])
     identify: Descriptions = field(default_factory=Descriptions)
     about_rights: AboutRights | None = None
@@ -79,7 +84,7 @@ class Config:
                               "a domain name such as repository.example.org")
         for name in ("page_size", "sets_page_size", "port", "workers", "threads",
                      "harvest_retries", "harvest_max_requests", "harvest_breaker",
-                     "harvest_max_response_mb", "harvest_lease_seconds"):
+                     "harvest_max_response_mb", "harvest_lease_seconds", "validate_pages"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for name in ("harvest_timeout", "harvest_deadline", "harvest_max_time"):
@@ -130,10 +135,11 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file}: {exc}") from None
         section = dict(data.get("oai", data))
-        harvest = section.pop("harvest", {})
-        if not isinstance(harvest, dict):
-            raise ConfigError(f"config file {file}: [harvest] must be a table")
-        section.update({f"harvest_{k}": v for k, v in harvest.items()})
+        for table in ("harvest", "validate"):
+            keys = section.pop(table, {})
+            if not isinstance(keys, dict):
+                raise ConfigError(f"config file {file}: [{table}] must be a table")
+            section.update({f"{table}_{k}": v for k, v in keys.items()})
         try:
             if "identify" in section:
                 tables["identify"] = parse_identify(section.pop("identify"))

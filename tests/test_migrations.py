@@ -104,3 +104,40 @@ def test_downgrade_returns_to_space_separated_lists(database_url: str) -> None:
 
 def test_the_head_the_store_checks_against_is_the_newest_migration() -> None:
     assert migrate.script_head() == migrate.HEAD
+
+
+def test_validation_columns_come_and_go_without_touching_the_records(database_url: str) -> None:
+    """0005 adds the validation flag and counts; on SQLite a rebuilt harvest_sources would
+    cascade to every run and record, so the rows must all be there afterwards."""
+    engine = open_engine(database_url)
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO harvest_sources (name, base_url, metadata_prefix, set_specs, created, "
+            "quirks) VALUES ('s', 'http://x.example.org/oai', 'oai_dc', '[]', 1, '[]')"))
+        source_id = conn.execute(select(sources.c.id)).scalar_one()
+        conn.execute(text(
+            "INSERT INTO harvest_runs (source_id, mode, status, started, pages, records, "
+            "deleted, quarantined, errors) VALUES (:s, 'full', 'complete', 1, 1, 2, 0, 0, "
+            "'[]')"), {"s": source_id})
+        conn.execute(text(
+            "INSERT INTO harvested_records (source_id, identifier, datestamp, deleted, "
+            "set_specs, metadata, run_id) VALUES (:s, :i, '2024-01-01', false, '[]', '<x/>', "
+            "1)"), [{"s": source_id, "i": f"oai:x:{n}"} for n in range(10)])
+
+    def counts() -> tuple[int, int, int]:
+        with engine.connect() as conn:
+            return tuple(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                         for name in ("harvest_sources", "harvest_runs", "harvested_records"))
+
+    migrate.upgrade(engine)
+    assert counts() == (1, 1, 10)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT validate_records FROM harvest_sources")).scalar_one() \
+            in (False, 0)
+        assert conn.execute(text("SELECT invalid_records FROM harvest_runs")).scalar_one() == 0
+        assert set(conn.execute(text("SELECT schema_errors FROM harvested_records")).scalars()) \
+            == {None}
+    migrate.downgrade(engine, "0004")
+    assert counts() == (1, 1, 10)
+    engine.dispose()

@@ -58,7 +58,7 @@ def heavy(modules: set[str]) -> list[str]:
 @pytest.mark.parametrize("args", [
     ["--version"], ["--help"], ["load", "--help"], ["sets", "--help"],
     ["stats", "--help"], ["serve", "--help"], ["init", "--help"],
-    ["delete", "--help"], ["fixtures", "generate", "--help"],
+    ["delete", "--help"], ["fixtures", "generate", "--help"], ["validate", "--help"],
 ])
 def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
     proc, modules = run_oai(*args)
@@ -72,7 +72,8 @@ def test_top_level_help_lists_plugins_with_their_short_help() -> None:
              if line.startswith("  ") and line.strip()}
     assert lines["harvest"].startswith("harvest   Harvest remote OAI-PMH repositories")
     assert lines["export"].startswith("export    Export the records harvested from source")
-    assert {"init", "load", "delete", "sets", "serve", "stats", "fixtures"} <= set(lines)
+    assert {"init", "load", "delete", "sets", "serve", "stats", "fixtures", "validate"} \
+        <= set(lines)
     assert heavy(modules) == []  # the plugins were imported for their help, and are light
 
 

@@ -49,10 +49,14 @@ def _check_sets(set_specs: tuple[str, ...]) -> None:
               help="Minimum interval between two requests to this source.")
 @click.option("--no-check", is_flag=True,
               help="Save without asking the server (Identify, formats, sets) first.")
+@click.option("--validate", "validate_records", is_flag=True,
+              help="Check each harvested record against its schema; those that fail are "
+                   "flagged and counted (never dropped).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
 @pass_ctx
 def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str, ...],
-        rate_limit: float | None, no_check: bool, as_json: bool) -> None:
+        rate_limit: float | None, no_check: bool, validate_records: bool,
+        as_json: bool) -> None:
     """Define the source NAME at base URL URL, after checking that the server offers it."""
     check_name(name)
     url = check_url(url)
@@ -64,16 +68,19 @@ def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str,
         fail(f"a source named {name!r} already exists (see 'oai harvest edit')")
     report = None if no_check else _check(ctx, url, prefix, set_specs, rate_limit)
     source = hstore.add_source(name, url, prefix, set_specs, rate_limit,
-                               profile=_profile(report) if report else None)
+                               profile=_profile(report) if report else None,
+                               validate_records=validate_records)
     if as_json:
         click.echo(json.dumps({"name": source.name, "url": source.base_url,
                                "prefix": source.metadata_prefix, "sets": list(source.set_specs),
+                               "validate": source.validate_records,
                                "checked": report is not None,
                                **({"records": report.records, **_profile(report)}
                                   if report else {})}))
         return
     click.echo(f"added source {source.name}: {source.base_url} ({source.metadata_prefix}"
-               + (f", sets {', '.join(source.set_specs)}" if source.set_specs else "") + ")")
+               + (f", sets {', '.join(source.set_specs)}" if source.set_specs else "")
+               + (", records validated" if source.validate_records else "") + ")")
     if report is not None:
         for line in report.lines():
             click.echo(f"  {line}")
@@ -93,10 +100,12 @@ def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str,
               help="Minimum interval between two requests.")
 @click.option("--no-rate-limit", is_flag=True, help="Drop the minimum interval.")
 @click.option("--no-check", is_flag=True, help="Save without asking the server first.")
+@click.option("--validate/--no-validate", "validate_records", default=None,
+              help="Check (or stop checking) each harvested record against its schema.")
 @pass_ctx
 def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
          set_specs: tuple[str, ...], all_sets: bool, rate_limit: float | None,
-         no_rate_limit: bool, no_check: bool) -> None:
+         no_rate_limit: bool, no_check: bool, validate_records: bool | None) -> None:
     """Change how source NAME is harvested. A new prefix or set list starts the copy over at
     the next run (the records held stay until then)."""
     if set_specs and all_sets:
@@ -109,7 +118,7 @@ def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
     new_url = check_url(url) if url is not None else None
     new_sets: tuple[str, ...] | None = () if all_sets else (set_specs or None)
     if new_url is None and prefix is None and new_sets is None and rate_limit is None \
-            and not no_rate_limit:
+            and not no_rate_limit and validate_records is None:
         fail("nothing to change (see 'oai harvest edit --help')")
     if not no_check and (new_url or prefix or new_sets):
         report = _check(ctx, new_url or source.base_url, prefix or source.metadata_prefix,
@@ -118,12 +127,12 @@ def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
         hstore.update_profile(source.id, **_profile(report))
     hstore.edit_source(source.id, base_url=new_url, metadata_prefix=prefix,
                        set_specs=new_sets, min_interval=rate_limit,
-                       clear_interval=no_rate_limit)
+                       clear_interval=no_rate_limit, validate_records=validate_records)
     edited = hstore.require_source(name)
     click.echo(f"edited source {edited.name}: {edited.base_url} ({edited.metadata_prefix}"
                + (f", sets {', '.join(edited.set_specs)}" if edited.set_specs else "")
                + (f", {edited.min_interval:g} s between requests" if edited.min_interval
-                  else "") + ")")
+                  else "") + (", records validated" if edited.validate_records else "") + ")")
     if source.last_complete_from and not edited.last_complete_from:
         click.echo("  the next run harvests everything again")
 
@@ -155,7 +164,8 @@ def list_sources(ctx: CliContext, as_json: bool) -> None:
             click.echo(json.dumps({"name": source.name, "url": source.base_url,
                                    "prefix": source.metadata_prefix,
                                    "sets": list(source.set_specs),
-                                   "rate_limit": source.min_interval}, ensure_ascii=False))
+                                   "rate_limit": source.min_interval,
+                                   "validate": source.validate_records}, ensure_ascii=False))
         else:
             sets = f" sets={','.join(source.set_specs)}" if source.set_specs else ""
             click.echo(f"{source.name}\t{source.base_url}\t{source.metadata_prefix}{sets}")
@@ -183,6 +193,8 @@ def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
             "name": source.name, "url": source.base_url, "prefix": source.metadata_prefix,
             "sets": list(source.set_specs), "records": total, "deleted": deleted,
             "quarantined": hstore.quarantine_count(source.id),
+            "validate": source.validate_records,
+            "invalid": hstore.invalid_count(source.id) if source.validate_records else None,
             "granularity": source.granularity, "deleted_record": source.deleted_record,
             "quirks": list(source.quirks), "incremental_from": source.last_complete_from,
             "harvested_by": holder, "last_run": None}
@@ -192,20 +204,24 @@ def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
                 "started": when(last.started), "finished": when(last.finished),
                 "from": last.from_date, "until": last.until_date, "pages": last.pages,
                 "records": last.records, "deleted": last.deleted, "requests": last.requests,
-                "quarantined": last.quarantined, "reason": last.reason,
+                "quarantined": last.quarantined, "invalid": last.invalid_records,
+                "reason": last.reason,
                 "errors": list(last.errors)}
         if as_json:
             click.echo(json.dumps(info, ensure_ascii=False))
             continue
         click.echo(f"{source.name}: {total} records ({deleted} deleted), "
                    f"{info['quarantined']} quarantined"
+                   + (f", {info['invalid']} failing their schema" if source.validate_records
+                      else "")
                    + (f"; being harvested by {holder}" if holder else ""))
         if last is None:
             click.echo("  never harvested")
             continue
         click.echo(f"  last run #{last.id} ({last.mode}): {last.status}, started "
                    f"{when(last.started)}, finished {when(last.finished) or '-'}, "
-                   f"{last.pages} pages, {last.records} records, {last.requests} requests, "
-                   f"{len(last.errors)} errors")
+                   f"{last.pages} pages, {last.records} records"
+                   + (f" ({last.invalid_records} invalid)" if source.validate_records else "")
+                   + f", {last.requests} requests, {len(last.errors)} errors")
         if last.reason:
             click.echo(f"  reason: {last.reason}")

@@ -21,6 +21,7 @@ from oai.cli.load_cmd import load
 from oai.cli.plugins import PluginGroup
 from oai.cli.sets_cmd import sets_group
 from oai.cli.store_cmds import delete_cmd, init, serve, stats
+from oai.cli.validate_cmd import validate
 from oai.config import ConfigError, load_config
 from oai.formats import FormatRegistryError
 from oai.formats import configure as configure_formats
@@ -83,7 +84,8 @@ def cli(ctx: click.Context, config_path: str | None, database_url: str | None) -
     ctx.obj = CliContext(config)
 
 
-for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures, formats, check):
+for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures, formats, check,
+                 validate):
     cli.add_command(_command)
 
 

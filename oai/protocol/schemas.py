@@ -12,12 +12,16 @@ valid if its namespace's schema is compiled together with OAI-PMH.xsd. `response
 therefore compiles an in-memory wrapper that imports every namespace it knows: the protocol's
 own (`NAMESPACE_SCHEMAS`: responses, Identify descriptions, about containers) and those of
 every registered metadata format (`oai.formats`), each format bringing its own catalog.
+
+Validating anyone's XML (`oai.validation`) asks `schema_for` which schema validates a
+namespace, under our catalogs or any other OASIS catalog (a user's copies of the official
+schemas), and validates with `validate_with`, which compiles the chosen schemas together once.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,7 @@ from oai.protocol.namespaces import (
     RIGHTS_MANIFEST_SCHEMA_URL,
     XML,
 )
+from oai.protocol.schema_index import catalogued, choose
 
 __all__ = [
     "FORMAT_PREFIXES",
@@ -54,9 +59,11 @@ __all__ = [
     "load_schema",
     "namespace_schemas",
     "response_schema",
+    "schema_for",
     "schema_parser",
     "validate_fragment",
     "validate_response",
+    "validate_with",
 ]
 
 CATALOG_NS = "urn:oasis:names:tc:entity:xmlns:xml:catalog"
@@ -200,10 +207,15 @@ def _resolver(catalog_paths: tuple[str, ...]) -> CatalogResolver:
     return CatalogResolver(*catalog_paths)
 
 
+def _catalog_paths(catalog_path: Path | str | None) -> tuple[str, ...]:
+    """The catalogs to resolve through: the given one, or every bundled one."""
+    return (str(Path(catalog_path).resolve()),) if catalog_path is not None else catalogs()
+
+
 def schema_parser(catalog_path: Path | str | None = None) -> etree.XMLParser:
     """A parser for schema documents whose imports resolve through `catalog_path` (default:
     every bundled catalog). No network, no entity expansion, no DTD loading."""
-    paths = (str(Path(catalog_path).resolve()),) if catalog_path is not None else catalogs()
+    paths = _catalog_paths(catalog_path)
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
     parser.resolvers.add(_resolver(paths))
     return parser
@@ -269,31 +281,46 @@ def load_schema(url_or_filename: str | Path) -> etree.XMLSchema:
     return _load(catalogs(), str(url_or_filename)).schema
 
 
-def _wrapper_bytes(table: Iterable[tuple[str, str]]) -> bytes:
-    imports = "\n".join(
-        f"  <xs:import namespace={quoteattr(ns)} schemaLocation={quoteattr(url)}/>"
-        for ns, url in table
+def _wrapper_bytes(table: Iterable[tuple[str, str]],
+                   declare: Sequence[tuple[str, str]] = ()) -> bytes:
+    """A schema importing each (namespace, location) of `table`. With `declare`, the schema is
+    in the first namespace instead, includes that namespace's schema and declares the given
+    (element, type) pairs as global elements, so that a bare OAI-PMH <record> can be a root."""
+    rows = list(table)
+    head = include = elements = ""
+    if declare:
+        (namespace, location), rows = rows[0], rows[1:]
+        head = f" targetNamespace={quoteattr(namespace)} xmlns:t={quoteattr(namespace)}"
+        include = f"  <xs:include schemaLocation={quoteattr(location)}/>\n"
+        elements = "".join(
+            f"  <xs:element name={quoteattr(name)} type={quoteattr('t:' + kind)}/>\n"
+            for name, kind in declare)
+    imports = "".join(  # no namespace attribute at all imports a schema without one
+        f"  <xs:import{f' namespace={quoteattr(ns)}' if ns else ''} "
+        f"schemaLocation={quoteattr(url)}/>\n"
+        for ns, url in rows
     )
     return (
-        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">\n'
-        f"{imports}\n</xs:schema>\n"
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified"'
+        f"{head}>\n{include}{imports}{elements}</xs:schema>\n"
     ).encode()
 
 
 @cache
-def _response(paths: tuple[str, ...], table: tuple[tuple[str, str], ...]) -> _Compiled:
+def _wrapper(paths: tuple[str, ...], table: tuple[tuple[str, str], ...],
+             declare: tuple[tuple[str, str], ...] = ()) -> _Compiled:
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
     parser.resolvers.add(_resolver(paths))
-    # A base URL inside the schema directory keeps any relative location cwd-independent.
+    # A base URL beside the first catalog keeps any relative location cwd-independent.
     tree = etree.fromstring(
-        _wrapper_bytes(table), parser,
-        base_url=str(Path(paths[0]).parent / "response-wrapper.xsd")).getroottree()
-    return _Compiled(_compile(tree, "OAI-PMH response wrapper"))
+        _wrapper_bytes(table, declare), parser,
+        base_url=str(Path(paths[0]).parent / "wrapper.xsd")).getroottree()
+    return _Compiled(_compile(tree, " + ".join(url for _, url in table)))
 
 
 def _response_compiled() -> _Compiled:
     # The table is part of the cache key, so a format registered later gets a fresh compile.
-    return _response(catalogs(), tuple(sorted(namespace_schemas().items())))
+    return _wrapper(catalogs(), tuple(sorted(namespace_schemas().items())))
 
 
 def response_schema() -> etree.XMLSchema:
@@ -390,3 +417,45 @@ def validate_fragment(namespace_or_prefix: str, element: bytes | str | Any) -> N
         )
     compiled = _load(catalogs(), table[namespace])
     _check(compiled, root, f"{namespace_or_prefix} fragment")
+
+
+# --------------------------------------------------------------------------- any catalog
+
+
+@lru_cache(maxsize=4096)
+def _schema_for(paths: tuple[str, ...], namespace: str, roots: frozenset[str],
+                hints: tuple[str, ...], known: str | None) -> str | None:
+    resolver = _resolver(paths)
+    candidates = [*hints, *([known] if known else []), *catalogued(resolver, namespace)]
+    return choose(resolver, namespace, candidates, roots)
+
+
+def schema_for(namespace: str, *, roots: Iterable[str] = (), hints: Iterable[str] = (),
+               catalog: Path | str | None = None) -> str | None:
+    """Which schema validates elements of `namespace`: the URL of a schema the catalog (by
+    default ours: the protocol's and every installed format's) maps to a local file whose
+    targetNamespace is `namespace`, or None.
+
+    Tried in order: the document's own schemaLocation `hints` for the namespace, the location
+    we know for it (`namespace_schemas()`, the formats' registry), then every catalogued schema
+    of that namespace, latest version first. A candidate declaring every one of `roots` (the
+    local names of the document's elements to validate) wins over one that does not."""
+    return _schema_for(_catalog_paths(catalog), namespace, frozenset(roots), tuple(hints),
+                       namespace_schemas().get(namespace))
+
+
+def validate_with(table: Sequence[tuple[str, str]], element: Any, *,
+                  catalog: Path | str | None = None,
+                  declare: Sequence[tuple[str, str]] = ()) -> list[Any]:
+    """Validate `element` (an lxml element or tree) with the schemas of `table` ((namespace,
+    location) pairs, as `schema_for` gives them) compiled together through `catalog`; the
+    libxml2 error entries (line, path, type_name, message), empty when valid.
+
+    `declare` names (element, type) pairs of the first namespace to accept as roots besides
+    its own global elements (e.g. ("record", "recordType") for a bare OAI-PMH record). Raises
+    SchemaViolation when the schemas do not compile. Each combination is compiled once."""
+    compiled = _wrapper(_catalog_paths(catalog), tuple(table), tuple(declare))
+    with compiled.lock:
+        if compiled.schema.validate(element):
+            return []
+        return list(compiled.schema.error_log)

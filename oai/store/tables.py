@@ -101,7 +101,7 @@ format_versions = Table(
 )
 
 
-# -- harvesting (migrations 0002, 0003) -------------------------------------------------------
+# -- harvesting (migrations 0002, 0003, 0005) -------------------------------------------
 # Every list-valued column (set_specs, quirks, errors) holds a JSON array: a setSpec or an
 # identifier may contain any character a server sends, spaces included.
 
@@ -131,6 +131,8 @@ sources = Table(
     Column("lease_owner", String(200), nullable=True),
     Column("lease_until", BigInteger, nullable=True),
     Column("lease_node", String(200), nullable=True),
+    # validate each harvested payload against its schema (flagged, never dropped)
+    Column("validate_records", Boolean, nullable=False, server_default="0"),
 )
 
 runs = Table(
@@ -154,6 +156,7 @@ runs = Table(
     Column("records", Integer, nullable=False, default=0),
     Column("deleted", Integer, nullable=False, default=0),
     Column("quarantined", Integer, nullable=False, default=0),
+    Column("invalid_records", Integer, nullable=False, server_default="0"),  # schema failures
     Column("errors", Text, nullable=False, default="[]"),  # JSON list of strings
     Column("reason", Text, nullable=True),
     Index("ix_harvest_runs_source", "source_id", "id"),
@@ -194,6 +197,8 @@ harvested = Table(
     Column("about", Text, nullable=True),
     Column("run_id", Integer, nullable=False),  # provenance: the run that last wrote it
     Column("response_date", String(32), nullable=True),  # of the response it came in
+    # schema problems of the payload as last harvested; NULL: not validated
+    Column("schema_errors", Integer, nullable=True),
     Index("ix_harvested_records_datestamp", "source_id", "datestamp_epoch"),
 )
 

@@ -30,7 +30,7 @@ from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
 from oai.store.tables import dump_list, harvested, quarantine, runs, windows
 
 _UPDATED = ("datestamp", "datestamp_epoch", "deleted", "set_specs", "metadata", "about",
-            "run_id", "response_date")
+            "run_id", "response_date", "schema_errors")
 
 
 class PageWriter(HarvestBase):
@@ -65,7 +65,8 @@ class PageWriter(HarvestBase):
             self._execute(cursor, "count", {
                 "r_id": run.id, "records": len(latest),
                 "deleted": sum(1 for r in latest if r.deleted),
-                "quarantined": len(page.quarantined), "requests": page.requests})
+                "quarantined": len(page.quarantined), "requests": page.requests,
+                "invalid": sum(1 for r in latest if r.schema_errors)})
             if page.repairs:
                 self._execute(cursor, "errors", {"r_id": run.id})
                 errors = json.loads(cursor.fetchone()[0])
@@ -95,7 +96,8 @@ class PageWriter(HarvestBase):
             pages=runs.c.pages + one, records=runs.c.records + bindparam("records"),
             deleted=runs.c.deleted + bindparam("deleted"),
             quarantined=runs.c.quarantined + bindparam("quarantined"),
-            requests=runs.c.requests + bindparam("requests"))
+            requests=runs.c.requests + bindparam("requests"),
+            invalid_records=runs.c.invalid_records + bindparam("invalid"))
         errors = select(runs.c.errors).where(runs.c.id == bindparam("r_id"))
         set_errors = update(runs).where(runs.c.id == bindparam("r_id")).values(
             errors=bindparam("errors"))
@@ -116,7 +118,8 @@ class PageWriter(HarvestBase):
                    "datestamp": r.datestamp, "datestamp_epoch": r.datestamp_epoch,
                    "deleted": r.deleted, "set_specs": _set_list(r.set_specs),
                    "metadata": None if r.deleted else r.metadata,
-                   "about": r.about, "run_id": run_id, "response_date": response_date}
+                   "about": r.about, "run_id": run_id, "response_date": response_date,
+                   "schema_errors": r.schema_errors}
                   for r in rows]
         if names is None:
             cursor.executemany(sql, values)

@@ -24,6 +24,13 @@ class RecordQueries(HarvestBase):
             select(func.count()).select_from(quarantine)
             .where(quarantine.c.source_id == source_id)).scalar_one()))
 
+    def invalid_count(self, source_id: int) -> int:
+        """Records held whose payload, as last harvested, failed its schema."""
+        return int(self._read(lambda conn: conn.execute(
+            select(func.count()).select_from(harvested)
+            .where(harvested.c.source_id == source_id, harvested.c.schema_errors > 0))
+            .scalar_one()))
+
     def iter_records(self, source_id: int, batch: int = 1000) -> Iterator[HarvestedRow]:
         """Every record of a source by identifier, in bounded batches (memory stays flat)."""
         after: str | None = None

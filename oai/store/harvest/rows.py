@@ -31,6 +31,7 @@ class SourceRow:
     last_complete_run: int | None
     lease_owner: str | None = None
     lease_until: int | None = None
+    validate_records: bool = False  # check each payload against its schema
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class RunRow:
     requests: int
     errors: tuple[str, ...]
     reason: str | None
+    invalid_records: int = 0  # records whose payload failed its schema (validating sources)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class RecordWrite(NamedTuple):
     set_specs: tuple[str, ...]
     metadata: str | None
     about: str | None = None
+    schema_errors: int | None = None  # None: not validated
 
 
 @dataclass(frozen=True)
@@ -123,14 +126,15 @@ def source_row(row: Any) -> SourceRow:
                      load_list(row.set_specs), row.min_interval, row.granularity,
                      row.earliest_datestamp, row.deleted_record, row.compression,
                      load_list(row.quirks), row.repository_name, row.last_complete_from,
-                     row.last_complete_run, row.lease_owner, row.lease_until)
+                     row.last_complete_run, row.lease_owner, row.lease_until,
+                     bool(row.validate_records))
 
 
 def run_row(row: Any) -> RunRow:
     return RunRow(row.id, row.source_id, row.mode, row.status, row.started, row.finished,
                   row.from_date, row.until_date, row.response_date, row.pages, row.records,
                   row.deleted, row.quarantined, row.requests,
-                  tuple(json.loads(row.errors or "[]")), row.reason)
+                  tuple(json.loads(row.errors or "[]")), row.reason, row.invalid_records)
 
 
 def window_row(row: Any) -> WindowRow:

@@ -166,7 +166,8 @@ class RunQueries(HarvestBase):
         def work(conn: Connection) -> int:
             result = conn.execute(update(harvested).where(and_(
                 harvested.c.source_id == run.source_id, harvested.c.run_id != run.id,
-                harvested.c.deleted.is_(False))).values(deleted=True, metadata=None))
+                harvested.c.deleted.is_(False))).values(deleted=True, metadata=None,
+                                                       schema_errors=None))
             return int(result.rowcount or 0)
         return self._write(work)
 
