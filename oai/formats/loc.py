@@ -130,5 +130,4 @@ VERSION_LABELS: dict[str, str] = {
     "VoR": "Version of record",
     "CVoR": "Corrected version of record",
     "EVoR": "Enhanced version of record",
-    "NA": "Not applicable",
-}
+}  # NA (not applicable: data, software) has no label

@@ -173,7 +173,8 @@ def identifiers(record: Record) -> list[str]:
 
 
 def file_note(file: dict[str, Any]) -> str:
-    parts = [VERSION_LABELS[file["version"]]] if file.get("version") else []
+    label = VERSION_LABELS.get(file.get("version") or "")
+    parts = [label] if label else []
     parts.append(file["mime_type"])
     if file.get("size") is not None:
         parts.append(f"{file['size']} bytes")
