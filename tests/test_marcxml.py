@@ -118,6 +118,10 @@ def test_fixed_fields_and_titles_of_other_kinds() -> None:
                                            ("d", "2020")])]
     assert fields(root, "490") == [("1 ", [("a", "Theses ;"), ("v", "12")])]
     assert fields(root, "830") == [(" 0", [("a", "Theses ;"), ("v", "12.")])]
+    book = marc_of({"id": "b", "type": "book", "titles": [{"text": "Tides"}],
+                    "edition": "2nd edition", "isbn": ["978-0-00-000000-2"]})
+    assert fields(book, "250") == [("  ", [("a", "2nd edition")])]
+    assert fields(book, "020") == [("  ", [("a", "978-0-00-000000-2")])]
     software = marc_of({"id": "s", "type": "software", "titles": [{"text": "Tool"}]})
     lead = software.findtext("m:leader", namespaces=M)
     fixed = controlfield(software, "008")

@@ -120,6 +120,14 @@ def test_leading_article_goes_to_non_sort_and_thesis_parts() -> None:
     assert text(root, "m:genre[@authority='coar']") == ["doctoral thesis"]
 
 
+def test_book_edition_and_isbn() -> None:
+    root = mods_of({"id": "b", "type": "book", "titles": [{"text": "Tides"}],
+                    "edition": "2nd edition", "isbn": ["978-0-00-000000-2"]})
+    assert text(root, "m:originInfo/m:edition") == ["2nd edition"]
+    assert text(root, "m:originInfo/m:issuance") == ["monographic"]
+    assert text(root, "m:identifier[@type='isbn']") == ["978-0-00-000000-2"]
+
+
 def test_a_record_without_a_real_title_is_refused() -> None:
     fmt = registry()["mods"]
     assert fmt.unavailable(record("x", title="   ")) == "MODS needs a title (titleInfo/title)"

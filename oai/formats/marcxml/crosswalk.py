@@ -325,7 +325,8 @@ def render_marcxml(record: Record) -> str:
         out.append(control("007", ELECTRONIC))
     out.append(control("008", fixed_data(record)))
     data = [*identifier_fields(record), languages(record), *classification(record), main,
-            title_field(record, bool(main)), *other_titles(record), publication(record),
+            title_field(record, bool(main)), *other_titles(record),
+            field("250", " ", " ", [("a", record.get("edition"))]), publication(record),
             *physical(record), *(series_fields(record) if record.get("series") else []),
             *notes(record), *rights(record), *subjects(record), *added,
             *host_fields(record), *relations(record), *links(record)]

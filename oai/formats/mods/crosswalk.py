@@ -80,6 +80,8 @@ def origin_info(record: Record) -> str:
             out.append(date("dateOther", dates[key], f' type="{label}"'))
     if dates.get("awarded") and dates.get("published"):
         out.append(date("dateOther", dates["awarded"], ' type="awarded"'))
+    if record.get("edition"):
+        out.append(f"<edition>{escape_text(record['edition'])}</edition>")
     if record["type"] in ("book", "report", "thesis", "working_paper"):
         out.append("<issuance>monographic</issuance>")
     return f'<originInfo eventType="publication">{"".join(out)}</originInfo>' if out else ""
