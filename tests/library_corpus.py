@@ -39,6 +39,33 @@ def official(url: str) -> etree.XMLSchema:
     return _official(url)
 
 
+_WRAPPER = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">
+<xs:import namespace="http://www.openarchives.org/OAI/2.0/"
+           schemaLocation="http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"/>
+<xs:import namespace="http://www.loc.gov/mods/v3"
+           schemaLocation="http://www.loc.gov/standards/mods/v3/mods-3-7.xsd"/>
+<xs:import namespace="http://www.loc.gov/MARC21/slim"
+           schemaLocation="http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd"/>
+</xs:schema>"""
+
+
+@cache
+def _official_response() -> etree.XMLSchema:
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    parser.resolvers.add(CatalogResolver(REFERENCE_SCHEMAS / "catalog.xml"))
+    wrapper = etree.fromstring(_WRAPPER.encode(), parser,
+                               base_url=str(REFERENCE_SCHEMAS / "wrapper.xsd"))
+    return etree.XMLSchema(wrapper)
+
+
+def official_response_verdict(document: bytes) -> bool:
+    """The official OAI-PMH, MODS and MARCXML schemas' verdict on a whole response."""
+    if not (REFERENCE_SCHEMAS / "catalog.xml").is_file():
+        pytest.skip(f"official schemas not available at {REFERENCE_SCHEMAS}")
+    tree = etree.fromstring(document, etree.XMLParser(no_network=True, resolve_entities=False))
+    return bool(_official_response().validate(tree))
+
+
 def verdicts(url: str, element: Any) -> tuple[bool, bool]:
     """(official verdict, ours) on one payload element."""
     return bool(official(url).validate(element)), bool(load_schema(url).validate(element))

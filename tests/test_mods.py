@@ -14,10 +14,17 @@ from oai.formats import registry
 from oai.formats.check import check
 from oai.formats.mods.crosswalk import MODS, MODS_SCHEMA_URL
 from oai.protocol.rendering import render
-from oai.protocol.schemas import SchemaViolation, validate_fragment
+from oai.protocol.schemas import SchemaViolation, validate_fragment, validate_response
 from oai.store.repository import Store
 from tests.conftest import NS, OAIClient, error_codes, put, record
-from tests.library_corpus import corpus, example, real_payloads, verdicts
+from tests.library_corpus import (
+    REAL_RESPONSES,
+    corpus,
+    example,
+    official_response_verdict,
+    real_payloads,
+    verdicts,
+)
 
 M = {"m": MODS, "xlink": "http://www.w3.org/1999/xlink"}
 
@@ -171,6 +178,12 @@ def test_real_records_get_the_official_verdict() -> None:
     assert all(v for n, v in seen.items() if n.startswith("duepublico"))
 
 
+def test_a_whole_real_mods_response_gets_the_official_verdict() -> None:
+    data = (REAL_RESPONSES / "duepublico_ListRecords_mods_oer.xml").read_bytes()
+    assert official_response_verdict(data) is True
+    validate_response(data)  # ours: OAI-PMH plus every registered format's schema
+
+
 def _variant(change: str) -> bytes:
     """The example article's MODS with one change: 'old=>new' (first occurrence); or a
     whole document, when `change` has no '=>'."""
@@ -284,7 +297,9 @@ def test_served_through_the_provider(store: Store, oai: OAIClient) -> None:
     assert listed["mods"].findtext("o:schema", namespaces=NS) == MODS_SCHEMA_URL
     assert listed["mods"].findtext("o:metadataNamespace", namespaces=NS) == MODS
     prefix = "oai:test.example.org:"
-    got = oai(verb="GetRecord", metadataPrefix="mods", identifier=prefix + "123456")
+    raw = oai.raw(verb="GetRecord", metadataPrefix="mods", identifier=prefix + "123456")
+    assert official_response_verdict(raw)  # ours validated it already (OAIClient)
+    got = etree.fromstring(raw)
     detail = got.xpath(".//m:relatedItem/m:part/m:detail[@type='volume']/m:number/text()",
                        namespaces=M)
     assert detail == ["49"]
