@@ -87,15 +87,32 @@ def test_a_store_with_data_upgrades_from_the_previous_revision(database_url: str
 
 
 def test_downgrade_returns_to_space_separated_lists(database_url: str) -> None:
+    """...and keeps every harvest (dropping 0003's columns must not rebuild harvest_sources,
+    whose old table's removal would cascade to its runs and records)."""
     engine = open_engine(database_url)
     migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(insert(records), [{"id": "1", "datestamp": 1, "deleted": False,
                                         "set_specs": '["a","b"]', "content_hash": "h",
                                         "data": "{}"}])
+        conn.execute(text(
+            "INSERT INTO harvest_sources (name, base_url, metadata_prefix, set_specs, created, "
+            "quirks) VALUES ('s', 'http://x.example.org/oai', 'oai_dc', '[\"x\"]', 1, '[]')"))
+        source_id = conn.execute(select(sources.c.id)).scalar_one()
+        conn.execute(text(
+            "INSERT INTO harvest_runs (source_id, mode, status, started, pages, records, "
+            "deleted, quarantined, errors) VALUES (:s, 'full', 'complete', 1, 1, 2, 0, 0, "
+            "'[]')"), {"s": source_id})
+        conn.execute(text(
+            "INSERT INTO harvested_records (source_id, identifier, datestamp, deleted, "
+            "set_specs, metadata, run_id) VALUES (:s, :i, '2024-01-01', false, '[\"x\"]', "
+            "'<x/>', 1)"), [{"s": source_id, "i": f"oai:x:{n}"} for n in range(10)])
     migrate.downgrade(engine, "0002")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT set_specs FROM records")).scalar_one() == "a b"
+        assert [conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                for name in ("harvest_sources", "harvest_runs", "harvested_records")] == [
+            1, 1, 10]
     migrate.upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(select(records.c.set_specs)).scalar_one() == '["a","b"]'

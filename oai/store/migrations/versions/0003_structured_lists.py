@@ -44,11 +44,11 @@ def downgrade() -> None:
     bind = op.get_bind()
     for name, key in (("records", ("id",)), *_HARVEST_LISTS):
         _convert(bind, name, key, _to_text)
-    with op.batch_alter_table("harvest_runs") as batch:
-        batch.drop_column("requests")
-        batch.drop_column("until_date")
-    with op.batch_alter_table("harvest_sources") as batch:
-        batch.drop_column("lease_node")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch operation would rebuild harvest_sources, and
+    # dropping the old table would cascade to every run and harvested record.
+    op.drop_column("harvest_runs", "requests")
+    op.drop_column("harvest_runs", "until_date")
+    op.drop_column("harvest_sources", "lease_node")
 
 
 _HARVEST_LISTS = (("harvest_sources", ("id",)),
