@@ -23,6 +23,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":  # run as a script (against any checkout): import it, not us
     sys.path.insert(0, str(PROJECT))
 
+from oai.formats import configure  # noqa: E402
 from oai.protocol.rendering import prepare_record  # noqa: E402
 from oai.provider.app import create_app  # noqa: E402
 from oai.store.repository import Store  # noqa: E402
@@ -35,8 +36,17 @@ RESPONSE_DATE = re.compile(rb"<responseDate>[^<]*</responseDate>")
 SECRET = "golden-secret-of-the-tests"
 
 
+@pytest.fixture(autouse=True)
+def _every_format_afterwards() -> Any:
+    yield
+    configure(None)
+
+
 def fixed_client(tmp: Path, **settings: Any) -> Any:
-    """A test client over the bundled fixtures in a fresh store at a fixed clock."""
+    """A test client over the bundled fixtures in a fresh store at a fixed clock, serving
+    oai_dc only, as the provider did when the golden responses were written."""
+    settings.setdefault("formats", ("oai_dc",))
+    configure(settings["formats"])
     store = Store.open(f"sqlite:///{tmp / 'golden.sqlite'}", clock=Clock(1_700_000_000),
                        create=True)
     for spec in json.loads((PROJECT / "fixtures" / "sets.json").read_text()):

@@ -95,7 +95,12 @@ def test_oai_validate_walks_our_provider_without_a_problem(served: str, catalog:
     done = _oai("validate", *options, "--pages", "100", "--json", served)
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stdout
-    assert lines[:-1] == []  # not even a warning
+    problems = lines[:-1]
+    if catalog == "reference":  # it has no schema for the oai_datacite wrapper: said once a page
+        assert {(p["rule"], p["namespace"]) for p in problems} <= {
+            ("no-schema", "http://schema.datacite.org/oai/oai-1.1/")}
+        problems = [p for p in problems if p["rule"] != "no-schema"]
+    assert problems == []  # not even a warning
     summary: dict[str, Any] = lines[-1]["summary"]
     # Identify, ListMetadataFormats, the sets' pages, every page of both lists, a GetRecord
     assert summary["responses"] == summary["documents"] > 2 + 2 * (45 // PAGE_SIZE)

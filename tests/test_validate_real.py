@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -70,21 +71,35 @@ def by_file(problems: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def assert_as_official(problems: list[dict[str, Any]],
-                       verdicts: dict[str, dict[str, Any]]) -> None:
-    """Per file: the same schema errors (line, message), the same unjudged namespaces, the
-    same well-formedness, and exactly the protocol problems listed above."""
-    found = by_file(problems)
+_SUBJECT = re.compile(r"\A(?:Element|attribute) '[^']*'(?:, attribute '[^']*')?")
+
+
+def subject(message: str) -> str:
+    """What an error is about (the element, and the attribute if any), without the schema's
+    own wording: our XSDs are written anew, so a pattern or an enumeration they quote may be
+    spelt differently from the official one while the verdict is the same."""
+    found = _SUBJECT.match(message)
+    return found.group(0) if found else message
+
+
+def assert_as_official(problems: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]],
+                       beyond: frozenset[str] = frozenset()) -> None:
+    """Per file: the same schema errors (line, element and attribute), the same unjudged
+    namespaces, the same well-formedness, and exactly the protocol problems listed above.
+    Namespaces in `beyond` (ours judges them, the reference has no schema for them, e.g. the
+    oai_datacite wrapper) are left out of the comparison."""
+    found = by_file([p for p in problems if p["namespace"] not in beyond])
     assert set(found) == set(verdicts)
     assert {p["rule"] for p in problems} <= set(RULES) | set(DOCUMENT_RULES)
     for name, verdict in verdicts.items():
         mine = found[name]
         assert any(p["rule"] == "not-well-formed" for p in mine) is not verdict["well_formed"], \
             name
-        errors = sorted((p["line"], p["message"]) for p in mine if p["rule"] == "schema")
-        assert errors == sorted(tuple(e) for e in verdict["errors"]), name
+        errors = sorted((p["line"], subject(p["message"])) for p in mine
+                        if p["rule"] == "schema")
+        assert errors == sorted((line, subject(m)) for line, m in verdict["errors"]), name
         unjudged = sorted(p["namespace"] for p in mine if p["rule"] == "no-schema")
-        assert unjudged == verdict["unknown"], name
+        assert unjudged == [n for n in verdict["unknown"] if n not in beyond], name
         protocol = Counter(p["rule"] for p in mine if p["rule"] not in SCHEMA_RULES)
         assert protocol == PROTOCOL_PROBLEMS.get(name, Counter()), name
 
@@ -116,8 +131,8 @@ def with_reference() -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def test_our_schemas_judge_as_the_official_ones(ours: list[dict[str, Any]]) -> None:
-    shipped = set(namespace_schemas()) & set(TABLE)
-    assert_as_official(ours, official(shipped))
+    shipped = set(namespace_schemas())
+    assert_as_official(ours, official(shipped & set(TABLE)), frozenset(shipped - set(TABLE)))
 
 
 def test_the_reference_catalog_judges_as_the_official_schemas(
@@ -139,7 +154,7 @@ def test_both_catalogs_agree_on_the_namespaces_both_know(
     both = set(namespace_schemas())
 
     def judged(problems: list[dict[str, Any]]) -> Counter[tuple[str, Any, str, str]]:
-        return Counter((Path(p["target"]).name, p["line"], p["rule"], p["message"])
+        return Counter((Path(p["target"]).name, p["line"], p["rule"], subject(p["message"]))
                        for p in problems if p["rule"] != "no-schema"
                        and (p["namespace"] is None or p["namespace"] in both))
 
