@@ -50,17 +50,19 @@ def test_the_built_in_formats_register_through_the_entry_point() -> None:
 
 
 def test_a_third_party_format_is_served(demo: Path, store: Store) -> None:
-    assert list(registry()) == ["oai_dc", "demo"]
+    assert next(iter(registry())) == "oai_dc" and "demo" in registry()  # + other built-ins
     put(store, record("with", doi="10.1234/abc"), record("without"))
     oai = OAIClient(create_app(make_config(), store).test_client())
     formats = oai(verb="ListMetadataFormats")
     listed = {f.findtext("o:metadataPrefix", namespaces=NS): f.findtext("o:schema", namespaces=NS)
-              for f in formats.iterfind(".//o:metadataFormat", NS)}
+              for f in formats.iterfind(".//o:metadataFormat", NS)
+              if f.findtext("o:metadataPrefix", namespaces=NS) in ("oai_dc", "demo")}
     assert listed == {"oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
                       "demo": SCHEMA_URL}
     prefix = "oai:test.example.org:"
     only_dc = oai(verb="ListMetadataFormats", identifier=prefix + "without")
-    assert [p.text for p in only_dc.iterfind(".//o:metadataPrefix", NS)] == ["oai_dc"]
+    only_prefixes = [p.text for p in only_dc.iterfind(".//o:metadataPrefix", NS)]
+    assert only_prefixes[0] == "oai_dc" and "demo" not in only_prefixes
     refused = oai(verb="GetRecord", metadataPrefix="demo", identifier=prefix + "without")
     assert error_codes(refused) == ["cannotDisseminateFormat"]
     served = oai(verb="GetRecord", metadataPrefix="demo", identifier=prefix + "with")
@@ -123,15 +125,15 @@ def test_rebuild_touches_only_what_changed(tmp_path: Path) -> None:
     install(plugin)
     env = _env(tmp_path, plugin)
     _load(tmp_path, env, 40)
-    listed = [json.loads(line) for line in _oai(env, "formats", "list", "--json").stdout
-              .splitlines()]
+    listed = [f for line in _oai(env, "formats", "list", "--json").stdout.splitlines()
+              if (f := json.loads(line))["prefix"] in ("oai_dc", "demo")]
     assert [(f["prefix"], f["up_to_date"], f["records"]) for f in listed] == [
         ("oai_dc", True, 40), ("demo", True, 40)]  # a new store is current with every format
     before = _datestamps(tmp_path)
     time.sleep(1.1)  # so that a new datestamp differs from the old (whole seconds)
     v2 = _env(tmp_path, plugin, DEMO_FORMAT_VERSION="2", DEMO_TITLE_STYLE="upper")
-    stale = [json.loads(line) for line in _oai(v2, "formats", "list", "--json").stdout
-             .splitlines()]
+    stale = [f for line in _oai(v2, "formats", "list", "--json").stdout.splitlines()
+             if (f := json.loads(line))["prefix"] in ("oai_dc", "demo")]
     assert [f["up_to_date"] for f in stale] == [True, False]
     rebuilt = _oai(v2, "formats", "rebuild", "--json")
     assert rebuilt.returncode == 0, rebuilt.stderr
