@@ -5,12 +5,17 @@ properties (titles, people, identifiers, dates, access right, subjects) sit dire
 oaire:resource as the profile has them; COAR concepts give the resource type, access rights
 and version; citation details go to the oaire:citation* properties. What is left out and why
 is in the README ("OpenAIRE").
+
+Every free text goes through `esc` (escaping, and removal of characters XML cannot carry; an
+element whose text is then blank is left out). Values the record schema already restricts to
+plain characters (dates, ORCID iDs, ISSNs, media types, language tags) and the vocabularies'
+terms are written as they are: they are most of the elements, and this is the hot path of
+every record write.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from oai.formats import coar
 from oai.formats.base import Record
@@ -18,14 +23,14 @@ from oai.formats.openaire import vocabulary as v
 from oai.formats.openaire.fields import (
     accepted_date,
     embargo_end,
-    has_text,
     issued_date,
     primary_identifier,
 )
 from oai.formats.openaire.languages import iso_639_3
 from oai.formats.openaire.licences import licence_name
 from oai.formats.openaire.namespaces import DATACITE, DC, DCTERMS, OAIRE, RDF, SCHEMA_URL, XSI
-from oai.protocol.xmltext import escape_attr, escape_text
+from oai.protocol.xmltext import escape_attr as attr
+from oai.protocol.xmltext import escape_text as esc
 
 _OPEN = (f'<oaire:resource xmlns:oaire="{OAIRE}" xmlns:datacite="{DATACITE}" '
          f'xmlns:dc="{DC}" xmlns:dcterms="{DCTERMS}" xmlns:rdf="{RDF}" xmlns:xsi="{XSI}" '
@@ -33,16 +38,9 @@ _OPEN = (f'<oaire:resource xmlns:oaire="{OAIRE}" xmlns:datacite="{DATACITE}" '
 _CLOSE = "</oaire:resource>"
 
 ORCID = "https://orcid.org"
-ROR = "https://ror.org"
+_ORCID_ID = f'<datacite:nameIdentifier nameIdentifierScheme="ORCID" schemeURI="{ORCID}">{ORCID}/'
+_ROR_ATTRS = 'affiliationIdentifierScheme="ROR" schemeURI="https://ror.org"'
 _DOI_LIKE = re.compile(r"^10\.\d{4,9}/\S+$")
-
-Attrs = Iterable[tuple[str, str | None]]
-
-
-def _el(tag: str, text: str, attrs: Attrs = ()) -> str:
-    """One element with text; attributes whose value is None or empty are left out."""
-    extra = "".join(f' {k}="{escape_attr(a)}"' for k, a in attrs if a)
-    return f"<{tag}{extra}>{escape_text(text)}</{tag}>"
 
 
 def _wrap(tag: str, items: list[str]) -> str:
@@ -51,126 +49,138 @@ def _wrap(tag: str, items: list[str]) -> str:
 
 def render_openaire(record: Record) -> str:
     """The oaire:resource fragment for a record `requires` accepts."""
-    parts = [
-        _OPEN,
-        _titles(record),
-        _wrap("datacite:creators", [_agent("creator", a) for a in record.get("creators", [])
-                                    if has_text(a["name"])]),
-        _contributors(record),
-        _funding(record),
-        _wrap("datacite:alternateIdentifiers", _alternate_identifiers(record)),
-        _wrap("datacite:relatedIdentifiers", _related_identifiers(record)),
-        _dates(record),
-    ]
-    add = parts.append
+    files = record.get("files", [])
+    identifier = primary_identifier(record)
+    out = [_OPEN, _titles(record), _people(record), _funding(record),
+           _wrap("datacite:alternateIdentifiers", _alternate_identifiers(record, identifier)),
+           _wrap("datacite:relatedIdentifiers", _related_identifiers(record)), _dates(record)]
+    add = out.append
     for lang in dict.fromkeys(iso_639_3(t) for t in record.get("languages", [])):
-        add(_el("dc:language", lang))
+        add(f"<dc:language>{lang}</dc:language>")
     publisher = _publisher(record)
     if publisher:
-        add(_el("dc:publisher", publisher))
+        add(f"<dc:publisher>{publisher}</dc:publisher>")
     uri, label = coar.resource_type(record)
-    add(_el("oaire:resourceType", label, (
-        ("resourceTypeGeneral", v.RESOURCE_TYPE_GENERAL.get(record["type"], v.LITERATURE)),
-        ("uri", uri))))
+    general = v.RESOURCE_TYPE_GENERAL.get(record["type"], v.LITERATURE)
+    add(f'<oaire:resourceType resourceTypeGeneral="{general}" uri="{uri}">{label}'
+        "</oaire:resourceType>")
     for abstract in record.get("abstracts", []):
-        if has_text(abstract["text"]):
-            add(_el("dc:description", abstract["text"], (("xml:lang", abstract.get("lang")),)))
+        text = esc(abstract["text"])
+        if text.strip():
+            lang = abstract.get("lang")
+            add(f'<dc:description xml:lang="{lang}">{text}</dc:description>' if lang else
+                f"<dc:description>{text}</dc:description>")
     for note in record.get("notes", []):
-        if has_text(note):
-            add(_el("dc:description", note))
-    files = record.get("files", [])
+        text = esc(note)
+        if text.strip():
+            add(f"<dc:description>{text}</dc:description>")
     for mime in dict.fromkeys(f["mime_type"] for f in files):
-        add(_el("dc:format", mime))
-    identifier = primary_identifier(record)
+        add(f"<dc:format>{mime}</dc:format>")
     if identifier:
-        add(_el("datacite:identifier", identifier[0], (("identifierType", identifier[1]),)))
+        add(f'<datacite:identifier identifierType="{identifier[1]}">{esc(identifier[0])}'
+            "</datacite:identifier>")
     status = (record.get("access") or {}).get("status")
     if status:
         uri, label = coar.access_right(status)
-        add(_el("datacite:rights", label, (("rightsURI", uri),)))
+        add(f'<datacite:rights rightsURI="{uri}">{label}</datacite:rights>')
     add(_wrap("datacite:subjects", _subjects(record)))
     add(_licence(record))
     add(_wrap("datacite:sizes", _sizes(record)))
     version = next((f["version"] for f in files if f.get("version")), None)
     if version:
         uri, label = coar.version(version)
-        add(_el("oaire:version", label, (("uri", uri),)))
+        add(f'<oaire:version uri="{uri}">{label}</oaire:version>')
     object_type = v.OBJECT_TYPES.get(record["type"], v.FULLTEXT)
     for file in files:
-        access = coar.access_right(file["access"])[0] if file.get("access") else None
-        add(_el("oaire:file", file["url"], (("accessRightsURI", access),
-                                            ("mimeType", file["mime_type"]),
-                                            ("objectType", object_type))))
-    parts.extend(_citation(record))
+        access = (f' accessRightsURI="{coar.access_right(file["access"])[0]}"'
+                  if file.get("access") else "")
+        add(f'<oaire:file{access} mimeType="{file["mime_type"]}" objectType="{object_type}">'
+            f'{esc(file["url"])}</oaire:file>')
+    out += _citation(record)
     add(_CLOSE)
-    return "".join(parts)
-
-
-def _titles(record: Record) -> str:
-    return _wrap("datacite:titles", [
-        _el("datacite:title", t["text"], (("titleType", v.TITLE_TYPES.get(t.get("kind", ""))),
-                                          ("xml:lang", t.get("lang"))))
-        for t in record["titles"] if has_text(t["text"])])
-
-
-def _agent(role: str, agent: Record, contributor_type: str | None = None) -> str:
-    """A datacite:creator or datacite:contributor: name, given and family name, ORCID,
-    affiliations (with their ROR)."""
-    kind = agent.get("kind", "person")
-    out = [f'<datacite:{role}{_attr("contributorType", contributor_type)}>',
-           _el(f"datacite:{role}Name", agent["name"], (("nameType", v.NAME_TYPES[kind]),))]
-    if kind == "person":
-        if has_text(agent.get("given")):
-            out.append(_el("datacite:givenName", agent["given"]))
-        if has_text(agent.get("family")):
-            out.append(_el("datacite:familyName", agent["family"]))
-    if agent.get("orcid"):
-        out.append(_el("datacite:nameIdentifier", f"{ORCID}/{agent['orcid']}", (
-            ("nameIdentifierScheme", "ORCID"), ("schemeURI", ORCID))))
-    for aff in agent.get("affiliations", []):
-        ror = aff.get("ror")
-        out.append(_el("datacite:affiliation", aff["name"], (
-            ("affiliationIdentifier", ror), ("affiliationIdentifierScheme", ror and "ROR"),
-            ("schemeURI", ror and ROR))))
-    out.append(f"</datacite:{role}>")
     return "".join(out)
 
 
-def _attr(name: str, value: str | None) -> str:
-    return f' {name}="{escape_attr(value)}"' if value else ""
+def _titles(record: Record) -> str:
+    out = []
+    for title in record["titles"]:
+        text = esc(title["text"])
+        if not text.strip():
+            continue
+        kind = v.TITLE_TYPES.get(title.get("kind", ""))
+        lang = title.get("lang")
+        attrs = (f' titleType="{kind}"' if kind else "") + (f' xml:lang="{lang}"' if lang
+                                                            else "")
+        out.append(f"<datacite:title{attrs}>{text}</datacite:title>")
+    return _wrap("datacite:titles", out)
 
 
-def _contributors(record: Record) -> str:
-    people = [(c, v.CONTRIBUTOR_TYPES.get(c.get("role", "other"), "Other"))
+def _people(record: Record) -> str:
+    """Creators; contributors with their DataCite type, and the editors of the book a
+    chapter is part of."""
+    creators = [_agent("creator", agent, "") for agent in record.get("creators", [])]
+    others = [_agent("contributor", c, v.CONTRIBUTOR_TYPES.get(c.get("role", "other"), "Other"))
               for c in record.get("contributors", [])]
-    people += [(e, "Editor") for e in (record.get("book") or {}).get("editors", [])]
-    return _wrap("datacite:contributors", [_agent("contributor", person, kind)
-                                           for person, kind in people if has_text(person["name"])])
+    others += [_agent("contributor", e, "Editor")
+               for e in (record.get("book") or {}).get("editors", [])]
+    return (_wrap("datacite:creators", [c for c in creators if c])
+            + _wrap("datacite:contributors", [c for c in others if c]))
+
+
+def _agent(role: str, agent: Record, contributor_type: str) -> str:
+    """A datacite:creator or datacite:contributor: name, given and family name, ORCID,
+    affiliations (with their ROR); "" for a name that is blank once cleaned."""
+    name = esc(agent["name"])
+    if not name.strip():
+        return ""
+    kind = agent.get("kind", "person")
+    typed = f' contributorType="{contributor_type}"' if contributor_type else ""
+    out = [f'<datacite:{role}{typed}><datacite:{role}Name nameType="{v.NAME_TYPES[kind]}">'
+           f"{name}</datacite:{role}Name>"]
+    if kind == "person":
+        given, family = esc(agent.get("given", "")), esc(agent.get("family", ""))
+        if given.strip():
+            out.append(f"<datacite:givenName>{given}</datacite:givenName>")
+        if family.strip():
+            out.append(f"<datacite:familyName>{family}</datacite:familyName>")
+    if agent.get("orcid"):
+        out.append(f"{_ORCID_ID}{agent['orcid']}</datacite:nameIdentifier>")
+    for aff in agent.get("affiliations", []):
+        ror = aff.get("ror")
+        ids = f' affiliationIdentifier="{attr(ror)}" {_ROR_ATTRS}' if ror else ""
+        out.append(f"<datacite:affiliation{ids}>{esc(aff['name'])}</datacite:affiliation>")
+    out.append(f"</datacite:{role}>")
+    return "".join(out)
 
 
 def _funding(record: Record) -> str:
     refs = []
     for fund in record.get("funding", []):
-        if not has_text(fund["funder"]):
+        funder = esc(fund["funder"])
+        if not funder.strip():
             continue
-        out = ["<oaire:fundingReference>", _el("oaire:funderName", fund["funder"])]
+        out = [f"<oaire:fundingReference><oaire:funderName>{funder}</oaire:funderName>"]
         if fund.get("funder_id"):
             value, kind = v.funder_identifier(fund["funder_id"])
-            out.append(_el("oaire:funderIdentifier", value, (("funderIdentifierType", kind),)))
+            out.append(f'<oaire:funderIdentifier funderIdentifierType="{kind}">{esc(value)}'
+                       "</oaire:funderIdentifier>")
         if fund.get("award_number"):
-            out.append(_el("oaire:awardNumber", fund["award_number"],
-                           (("awardURI", fund.get("project_uri")),)))
-        if has_text(fund.get("award_title")):
-            out.append(_el("oaire:awardTitle", fund["award_title"]))
+            uri = fund.get("project_uri")
+            award_uri = f' awardURI="{attr(uri)}"' if uri else ""
+            out.append(f"<oaire:awardNumber{award_uri}>{esc(fund['award_number'])}"
+                       "</oaire:awardNumber>")
+        title = esc(fund.get("award_title", ""))
+        if title.strip():
+            out.append(f"<oaire:awardTitle>{title}</oaire:awardTitle>")
         out.append("</oaire:fundingReference>")
         refs.append("".join(out))
     return _wrap("oaire:fundingReferences", refs)
 
 
-def _alternate_identifiers(record: Record) -> list[str]:
+def _alternate_identifiers(record: Record,
+                           primary: tuple[str, str, object] | None) -> list[str]:
     """Other identifiers of the same work: the DOI (bare, as in the profile's sample), the
     landing page, the record's other identifiers, its own ISBNs."""
-    primary = primary_identifier(record)
     source = primary[2] if primary else None
     found: list[tuple[str, str]] = []
     if record.get("doi") and source != "doi":
@@ -180,8 +190,13 @@ def _alternate_identifiers(record: Record) -> list[str]:
     found += [(i["value"], v.ALTERNATE_IDENTIFIER_TYPES[i["scheme"]])
               for i in record.get("identifiers", []) if i is not source]
     found += [(isbn, "ISBN") for isbn in record.get("isbn", [])]
-    return [_el("datacite:alternateIdentifier", value, (("alternateIdentifierType", kind),))
-            for value, kind in dict.fromkeys(found) if has_text(value)]
+    out = []
+    for value, kind in dict.fromkeys(found):
+        text = esc(value)
+        if text.strip():
+            out.append(f'<datacite:alternateIdentifier alternateIdentifierType="{kind}">{text}'
+                       "</datacite:alternateIdentifier>")
+    return out
 
 
 def _related_identifiers(record: Record) -> list[str]:
@@ -200,9 +215,13 @@ def _related_identifiers(record: Record) -> list[str]:
     series_issn = (record.get("series") or {}).get("issn")
     if series_issn:
         found.append((series_issn, "ISSN", "IsPartOf"))
-    return [_el("datacite:relatedIdentifier", value, (("relatedIdentifierType", kind),
-                                                      ("relationType", relation)))
-            for value, kind, relation in dict.fromkeys(found) if has_text(value)]
+    out = []
+    for value, kind, relation in dict.fromkeys(found):
+        text = esc(value)
+        if text.strip():
+            out.append(f'<datacite:relatedIdentifier relatedIdentifierType="{kind}" '
+                       f'relationType="{relation}">{text}</datacite:relatedIdentifier>')
+    return out
 
 
 def _related_type(identifier: str, scheme: str | None) -> str | None:
@@ -225,40 +244,48 @@ def _dates(record: Record) -> str:
     out = []
     accepted = accepted_date(record)
     if accepted:
-        out.append(_el("datacite:date", accepted, (("dateType", "Accepted"),)))
+        out.append(f'<datacite:date dateType="Accepted">{accepted}</datacite:date>')
     end = embargo_end(record)
     if end:
-        out.append(_el("datacite:date", end, (("dateType", "Available"),)))
+        out.append(f'<datacite:date dateType="Available">{end}</datacite:date>')
     issued = issued_date(record)
     if issued:
-        out.append(_el("datacite:date", issued, (("dateType", "Issued"),)))
+        out.append(f'<datacite:date dateType="Issued">{issued}</datacite:date>')
     return _wrap("datacite:dates", out)
 
 
-def _publisher(record: Record) -> str | None:
-    """The publisher; for a thesis without one, the awarding university followed by its
-    department, as the profile asks for university publications."""
-    if has_text(record.get("publisher")):
-        return str(record["publisher"])
+def _publisher(record: Record) -> str:
+    """The publisher (escaped); for a thesis without one, the awarding university followed by
+    its department, as the profile asks for university publications."""
+    publisher = esc(record.get("publisher", ""))
+    if publisher.strip():
+        return publisher
     thesis = record.get("thesis") or {}
-    names = [str(thesis[k]) for k in ("institution", "department") if has_text(thesis.get(k))]
-    return ". ".join(names) or None
+    names = [esc(thesis.get(key, "")) for key in ("institution", "department")]
+    return ". ".join(n for n in names if n.strip())
 
 
 def _subjects(record: Record) -> list[str]:
     out = []
     for subject in record.get("subjects", []):
-        scheme = subject.get("scheme")
-        name, scheme_uri = v.SUBJECT_SCHEMES.get(scheme or "", (None, None))
-        text, code, value_uri = subject["text"], subject.get("code"), None
+        scheme = subject.get("scheme") or ""
+        text, code = subject["text"], subject.get("code")
+        attrs = ""
+        if scheme in v.SUBJECT_SCHEMES:
+            name, scheme_uri = v.SUBJECT_SCHEMES[scheme]
+            attrs = f' subjectScheme="{name}"' + (f' schemeURI="{scheme_uri}"' if scheme_uri
+                                                   else "")
         if code and scheme == "mesh":
-            value_uri = v.MESH_DESCRIPTOR + code
+            attrs += f' valueURI="{attr(v.MESH_DESCRIPTOR + code)}"'
         elif code and scheme not in v.THESAURI and not text.startswith(code):
             text = f"{code} {text}"  # a classification's notation and caption
-        if has_text(text):
-            out.append(_el("datacite:subject", text, (
-                ("subjectScheme", name), ("schemeURI", scheme_uri), ("valueURI", value_uri))))
-    out += [_el("datacite:subject", k) for k in record.get("keywords", []) if has_text(k)]
+        cleaned = esc(text)
+        if cleaned.strip():
+            out.append(f"<datacite:subject{attrs}>{cleaned}</datacite:subject>")
+    for keyword in record.get("keywords", []):
+        cleaned = esc(keyword)
+        if cleaned.strip():
+            out.append(f"<datacite:subject>{cleaned}</datacite:subject>")
     return out
 
 
@@ -272,13 +299,15 @@ def _licence(record: Record) -> str:
         if file is None:
             return ""
         url, start = file["licence"], file.get("licence_start")
-    return _el("oaire:licenseCondition", licence_name(url), (("startDate", start), ("uri", url)))
+    since = f' startDate="{start}"' if start else ""
+    return (f'<oaire:licenseCondition{since} uri="{attr(url)}">{esc(licence_name(url))}'
+            "</oaire:licenseCondition>")
 
 
 def _sizes(record: Record) -> list[str]:
     count = (record.get("pages") or {}).get("count")
-    out = [_el("datacite:size", f"{count} pages")] if count else []
-    out += [_el("datacite:size", f"{f['size']} bytes") for f in record.get("files", [])
+    out = [f"<datacite:size>{count} pages</datacite:size>"] if count else []
+    out += [f"<datacite:size>{f['size']} bytes</datacite:size>" for f in record.get("files", [])
             if f.get("size") is not None]
     return out
 
@@ -290,26 +319,19 @@ def _citation(record: Record) -> list[str]:
     book = record.get("book") or {}
     event = record.get("event") or {}
     series = record.get("series") or {}
-    out = []
-    container = journal.get("title") or book.get("title") or event.get("name") or series.get(
-        "title")
-    if container:
-        out.append(_el("oaire:citationTitle", container))
-    volume = journal.get("volume") if journal else (None if book or event else
-                                                     series.get("number"))
-    if volume:
-        out.append(_el("oaire:citationVolume", volume))
-    if journal.get("issue"):
-        out.append(_el("oaire:citationIssue", journal["issue"]))
-    pages = record.get("pages") or {}
-    if pages.get("start"):
-        out.append(_el("oaire:citationStartPage", pages["start"]))
-    if pages.get("end"):
-        out.append(_el("oaire:citationEndPage", pages["end"]))
-    if event.get("place"):
-        out.append(_el("oaire:citationConferencePlace", event["place"]))
+    found = [
+        ("citationTitle", journal.get("title") or book.get("title") or event.get("name")
+         or series.get("title")),
+        ("citationVolume", journal.get("volume") if journal else
+         None if book or event else series.get("number")),
+        ("citationIssue", journal.get("issue")),
+        ("citationStartPage", (record.get("pages") or {}).get("start")),
+        ("citationEndPage", (record.get("pages") or {}).get("end")),
+        ("citationConferencePlace", event.get("place")),
+    ]
+    out = [f"<oaire:{tag}>{esc(value)}</oaire:{tag}>" for tag, value in found if value]
     start, end = event.get("start"), event.get("end")
     if start:
         when = f"{start} - {end}" if end and end != start else start
-        out.append(_el("oaire:citationConferenceDate", when))
+        out.append(f"<oaire:citationConferenceDate>{when}</oaire:citationConferenceDate>")
     return out
