@@ -301,3 +301,17 @@ def test_the_readme_worked_example_is_served(tmp_path: Path, monkeypatch: pytest
         sys.modules.pop("oai_format_cite", None)
         monkeypatch.undo()
         refresh()
+
+
+def test_formats_sharing_a_namespace_validate_in_one_response_schema(store: Store) -> None:
+    """oai_openaire's DataCite-namespace properties and the datacite format's kernel share a
+    namespace: the combined response schema must hold both (see oai.protocol.schema_hubs)."""
+    example = json.loads((Path(__file__).parents[1] / "fixtures" / "records" / "123456.json")
+                         .read_text())
+    put(store, example)
+    oai = OAIClient(create_app(make_config(), store).test_client())
+    for prefix, root in (("oai_openaire", "{http://namespace.openaire.eu/schema/oaire/}resource"),
+                         ("datacite", "{http://datacite.org/schema/kernel-4}resource")):
+        served = oai(verb="GetRecord", metadataPrefix=prefix,  # validated as a whole
+                     identifier="oai:test.example.org:123456")
+        assert served.find(f".//o:metadata/{root}", NS) is not None

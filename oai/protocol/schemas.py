@@ -46,6 +46,7 @@ from oai.protocol.namespaces import (
     RIGHTS_MANIFEST_SCHEMA_URL,
     XML,
 )
+from oai.protocol.schema_hubs import HubResolver, hub_url, hubs
 from oai.protocol.schema_index import catalogued, choose
 
 __all__ = [
@@ -112,7 +113,13 @@ def catalogs() -> tuple[str, ...]:
     """The catalogs every schema is resolved through: the protocol's, then each format's."""
     from oai.formats import installed
 
-    paths = [schema_dir() / CATALOG_FILE, *(f.catalog for f in installed().values())]
+    return _resolved_catalogs(tuple(f.catalog for f in installed().values()))
+
+
+@cache
+def _resolved_catalogs(format_catalogs: tuple[Path, ...]) -> tuple[str, ...]:
+    # cached: resolving paths costs more than validating a small record, at every write
+    paths = [schema_dir() / CATALOG_FILE, *format_catalogs]
     return tuple(dict.fromkeys(str(Path(p).resolve()) for p in paths))
 
 #: At most this many libxml2 messages are spelled out in a SchemaViolation's message.
@@ -309,11 +316,18 @@ def _wrapper_bytes(table: Iterable[tuple[str, str]],
 @cache
 def _wrapper(paths: tuple[str, ...], table: tuple[tuple[str, str], ...],
              declare: tuple[tuple[str, str], ...] = ()) -> _Compiled:
+    resolver = _resolver(paths)
+    # Namespaces several of these schemas define (e.g. DataCite's, by the datacite format
+    # and by OpenAIRE): one hub each, imported before anything else (see schema_hubs).
+    found = hubs(resolver, [url for _, url in table], skip=[table[0][0]] if declare else [])
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
-    parser.resolvers.add(_resolver(paths))
+    parser.resolvers.add(HubResolver(found))
+    parser.resolvers.add(resolver)
+    first = list(table[:1]) if declare else []
+    rows = [*first, *((ns, hub_url(ns)) for ns in found), *table[len(first):]]
     # A base URL beside the first catalog keeps any relative location cwd-independent.
     tree = etree.fromstring(
-        _wrapper_bytes(table, declare), parser,
+        _wrapper_bytes(rows, declare), parser,
         base_url=str(Path(paths[0]).parent / "wrapper.xsd")).getroottree()
     return _Compiled(_compile(tree, " + ".join(url for _, url in table)))
 
