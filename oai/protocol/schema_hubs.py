@@ -9,7 +9,10 @@ namespace including every document of it that the compiled schemas reach, import
 that each later import of the namespace finds everything already there.
 
 Only documents reached by `xs:import` count (an `xs:include`d file is part of its includer),
-and a document another one of the set already includes is not included again.
+and a document another one of the set already includes is not included again. Documents that
+declare the same global components are copies or versions of one schema (three copies of
+xml.xsd among the official schemas), not parts of one: such a namespace gets no hub, and the
+first document loaded serves, as before.
 """
 
 from __future__ import annotations
@@ -95,6 +98,37 @@ def _included_by_others(paths: set[Path], includes: dict[Path, set[Path]]) -> se
     return covered
 
 
+_COMPONENTS = {f"{{{XS}}}{kind}" for kind in ("element", "attribute", "complexType",
+                                                "simpleType", "group", "attributeGroup")}
+
+
+def _components(path: Path, includes: dict[Path, set[Path]]) -> set[tuple[str, str]]:
+    """The global components a document declares, its includes' counted."""
+    found: set[tuple[str, str]] = set()
+    stack, seen = [path], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        element = _parse(current)
+        if element is not None:
+            found.update((child.tag, child.get("name", "")) for child in element
+                         if child.tag in _COMPONENTS and child.get("name"))
+        stack.extend(includes.get(current, ()))
+    return found
+
+
+def _disjoint(members: set[Path], includes: dict[Path, set[Path]]) -> bool:
+    declared: set[tuple[str, str]] = set()
+    for path in members:
+        mine = _components(path, includes)
+        if mine & declared:
+            return False
+        declared |= mine
+    return True
+
+
 def hubs(resolver: Lookup, roots: Iterable[str], skip: Iterable[str] = ()) -> dict[str, bytes]:
     """Namespace -> hub document, for each namespace (but those in `skip`) defined by more
     than one document among the schemas reachable from the `roots` (schema URLs). Serve the
@@ -110,7 +144,8 @@ def hubs(resolver: Lookup, roots: Iterable[str], skip: Iterable[str] = ()) -> di
     skipped = set(skip)
     for namespace, paths in sorted(documents.items()):
         members = paths - _included_by_others(paths, includes)
-        if len(members) < 2 or not namespace or namespace in skipped:
+        if len(members) < 2 or not namespace or namespace in skipped \
+                or not _disjoint(members, includes):
             continue
         body = "".join(f"  <xs:include schemaLocation={quoteattr(p.as_uri())}/>\n"
                        for p in sorted(members))
