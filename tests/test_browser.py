@@ -10,13 +10,10 @@ OAI_REQUIRE_BROWSER=1 (CI), which makes that a failure.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,16 +23,11 @@ from lxml import etree
 
 from oai.protocol.namespaces import DC, OAI
 from oai.protocol.schemas import validate_response
-from tests.conftest import ARTIFACTS, PROJECT
+from tests.browser import chromium, screenshot
+from tests.conftest import PROJECT
 from tests.serving import OAI as OAI_COMMAND
 from tests.serving import Served, oai_serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-#: Debian's build, without anything that would reach the network on its own.
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,900")
 NS = {"o": OAI, "dc": DC}
 PAGE_SIZE = 10
 REPOSITORY = "Browser Test Repository"
@@ -59,37 +51,10 @@ from_licence = true
 """
 
 
-def _browser_problem() -> str | None:
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not shutil.which(path):
-            return f"{path} not found (apt-get install {package})"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[test]')"
-    return None
-
-
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    problem = _browser_problem()
-    if problem is not None:
-        if os.environ.get("OAI_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"a browser is required (OAI_REQUIRE_BROWSER=1) but {problem}")
-        pytest.skip(f"no headless browser: {problem}")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in CHROMIUM_ARGS:
-        options.add_argument(arg)
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    browser.set_page_load_timeout(60)
-    try:
+    with chromium() as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 @pytest.fixture(scope="module")
@@ -137,20 +102,6 @@ def settle(driver: Any) -> str:
 def click(driver: Any, link: Any) -> str:
     link.click()
     return settle(driver)
-
-
-def screenshot(driver: Any, name: str) -> Path:
-    """The whole page (beyond the window), as a PNG test artefact."""
-    folder = Path(os.environ.get("OAI_TEST_ARTIFACTS") or PROJECT / "test-artifacts") / "browser"
-    folder.mkdir(parents=True, exist_ok=True)
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot",
-                                  {"format": "png", "captureBeyondViewport": True})
-    path = folder / f"{name}.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
-    assert path.stat().st_size > 10_000  # a page, not an empty canvas
-    ARTIFACTS.append(path)
-    print(f"screenshot: {path}")
-    return path
 
 
 def links(driver: Any, css: str) -> list[Any]:

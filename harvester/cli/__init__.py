@@ -6,5 +6,6 @@ from harvester.cli import run, sources  # noqa: F401  (they attach their command
 from harvester.cli.export import export
 from harvester.cli.group import harvest
 from harvester.cli.remote import remote
+from harvester.cli.report import report
 
-__all__ = ["export", "harvest", "remote"]
+__all__ = ["export", "harvest", "remote", "report"]

@@ -6,6 +6,7 @@ own short transaction, retried on a fresh connection when the database connectio
 
 from oai.store.harvest.pages import PageWriter
 from oai.store.harvest.records import RecordQueries
+from oai.store.harvest.report import ReportQueries
 from oai.store.harvest.rows import (
     HarvestedRow,
     PageWrite,
@@ -19,7 +20,7 @@ from oai.store.harvest.runs import RunQueries
 from oai.store.harvest.sources import SourceExists, SourceHeld, SourceQueries, UnknownSource
 
 
-class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries):
+class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries, ReportQueries):
     """Harvest state over the same engine as the provider's store."""
 
 
