@@ -12,8 +12,8 @@ A namespace without a schema is reported once per document as a warning (`no-sch
 its elements are not judged. An element a format plug-in recognises as its record spelt
 otherwise (`Format.diagnose`, e.g. RIOXX's example spelling without a namespace) is told as
 such: an error saying what is wrong, as the `no-schema` problem or, next to the schema errors
-of a record that does have a schema, as `format-spelling`. When the OAI-PMH schema itself is unknown (another catalog that
-lacks it), the payloads are still validated one by one.
+of a record that does have a schema, as `format-spelling`. When the OAI-PMH schema itself
+is unknown (another catalog that lacks it), the payloads are still validated one by one.
 """
 
 from __future__ import annotations

@@ -187,8 +187,9 @@ def _files(record: Record, type_uri: str, deposited: str | None) -> list[str]:
             attrs.append(f'resource_exposed_date="{exposed}"')
         if status:
             attrs.append(f'access_rights="{coar.access_right(status)[0]}"')
-        if file.get("licence") or licence:
-            attrs.append(f'license_ref="{_uri(file.get("licence") or licence)}"')
+        licensed = file.get("licence") or licence
+        if licensed:
+            attrs.append(f'license_ref="{_uri(licensed)}"')
         out.append(f"<dc:relation {' '.join(attrs)}>{esc(file['url'])}</dc:relation>")
     for ident in record.get("identifiers", []):
         if ident["scheme"] in ("handle", "urn", "ark"):

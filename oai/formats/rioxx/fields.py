@@ -28,5 +28,5 @@ def accepted(record: Record) -> str | None:
 
 def landing_page(record: Record) -> str | None:
     """dc:identifier: the repository's landing page (an HTTP(S) URI, says the profile)."""
-    url = record.get("url")
+    url = record.get("url") or ""
     return url if has_text(url) and url.lower().startswith(("http://", "https://")) else None
