@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from lxml import etree
 
+from oai.formats.rioxx.namespaces import RIOXX
 from oai.paths import fixtures_dir
 from oai.protocol.namespaces import OAI
 from oai.provider.app import create_app
@@ -86,6 +88,25 @@ def test_every_response_through_the_test_client(fixtures_store: str) -> None:
         store.close()
 
 
+# What the official RIOXX v3.0 XSD, read literally, rejects in every correct record (a second
+# creator, the grant ID, the dc:relation attributes, no rioxxterms:project...): the elements of
+# the deviations schemas/README.md lists ("RIOXX"), which ours follows the profile on.
+RIOXX_DEVIATING = {"rioxx", "creator", "contributor", "publisher", "id", "description",
+                   "subject", "relation", "language", "type", "ext_relation", "grant",
+                   "project", "publication_date"}
+
+
+def _rioxx_deviations(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The problems left once the official RIOXX schema's rejections of the documented
+    deviations are set aside (each checked to be one)."""
+    rioxx = [p for p in problems if p["namespace"] == RIOXX]
+    assert rioxx and {p["rule"] for p in rioxx} == {"schema"}
+    named = {re.match(r"Element '(?:\{[^}]*\})?([^']+)'", p["message"]).group(1)  # type: ignore[union-attr]
+             for p in rioxx}
+    assert named <= RIOXX_DEVIATING, named
+    return [p for p in problems if p["namespace"] != RIOXX]
+
+
 @pytest.mark.parametrize("catalog", ["ours", "reference"])
 def test_oai_validate_walks_our_provider_without_a_problem(served: str, catalog: str) -> None:
     options = ["--schemas", "../shared/reference-schemas/catalog.xml"] \
@@ -94,9 +115,11 @@ def test_oai_validate_walks_our_provider_without_a_problem(served: str, catalog:
         pytest.skip(f"{REFERENCE} is not available")
     done = _oai("validate", *options, "--pages", "100", "--json", served)
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert done.returncode == 0, done.stdout
+    # the official RIOXX schema rejects our rioxx records (the deviations): errors, exit 1
+    assert done.returncode == (1 if catalog == "reference" else 0), done.stdout
     problems = lines[:-1]
     if catalog == "reference":  # it has no schema for the oai_datacite wrapper: said once a page
+        problems = _rioxx_deviations(problems)
         assert {(p["rule"], p["namespace"]) for p in problems} <= {
             ("no-schema", "http://schema.datacite.org/oai/oai-1.1/")}
         problems = [p for p in problems if p["rule"] != "no-schema"]

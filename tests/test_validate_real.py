@@ -160,3 +160,19 @@ def test_both_catalogs_agree_on_the_namespaces_both_know(
 
     assert judged(ours) == judged(with_reference[0])
     assert judged(ours)  # not vacuous: some of those problems exist
+
+
+def test_rioxx_records_in_the_example_spelling_are_named(ours: list[dict[str, Any]]) -> None:
+    """The six RIOXX records (root <rioxx> in no namespace: the official verdict is "no
+    declaration", compared above as an unjudged namespace) are errors saying so."""
+    found = by_file(ours)
+    rioxx = sorted(name for name in found if "_rioxx_" in name)
+    assert len(rioxx) == 6
+    for name in rioxx:
+        [problem] = found[name]
+        assert (problem["rule"], problem["severity"], problem["namespace"]) == (
+            "no-schema", "error", ""), name
+        assert problem["message"].startswith(
+            "RIOXX record in the profile's example spelling: root <rioxx> has no namespace; "
+            "the RIOXX v3.0 XSD requires http://www.rioxx.net/schema/v3.0/rioxx/"), name
+        assert "http://docs.rioxx.net/schema/v3.0/rioxxterms/" in problem["message"], name

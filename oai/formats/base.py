@@ -37,6 +37,10 @@ class Format:
     requires: Callable[[Record], str | None] = always  # why a record cannot be carried
     label: str = ""  # a human name, for listings
     aliases: tuple[str, ...] = field(default_factory=tuple)  # other schema URLs, if any
+    # What is wrong with an element that looks like this format's record spelt otherwise (a
+    # profile's example spelling, a wrong namespace), or None: validators say it instead of
+    # a bare "no schema for this namespace" / "element not expected"
+    diagnose: Callable[[Any], str | None] | None = None
 
     def unavailable(self, record: Record) -> str | None:
         """The reason `record` is not disseminated in this format, or None."""

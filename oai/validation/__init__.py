@@ -21,7 +21,10 @@ from oai.validation.walk import validate_url
 DOCUMENT_RULES: dict[str, str] = {
     "not-well-formed": "the document is not well-formed XML",
     "schema": "an element is not valid against its namespace's schema",
-    "no-schema": "no schema is known for a namespace; its elements are not judged (warning)",
+    "no-schema": "no schema is known for a namespace; its elements are not judged (warning; "
+                 "an error when a format recognises its record spelt otherwise)",
+    "format-spelling": "a record a format recognises, spelt otherwise than its schema (e.g. "
+                       "RIOXX's example spelling): what is wrong",
     "schema-unusable": "the schemas chosen for a document do not compile together",
     "unreadable": "a file or folder cannot be read",
     "no-documents": "a folder holds no *.xml file (warning)",

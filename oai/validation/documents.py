@@ -9,8 +9,11 @@ What is validated, and with which schemas (each found by `oai.protocol.schemas.s
 - any other document (a bare <oai_dc:dc>, DataCite <resource>, <mods>, a MARC <collection>):
   against the schema of its root's namespace.
 A namespace without a schema is reported once per document as a warning (`no-schema`), and
-its elements are not judged. When the OAI-PMH schema itself is unknown (another catalog that
-lacks it), the payloads are still validated one by one.
+its elements are not judged. An element a format plug-in recognises as its record spelt
+otherwise (`Format.diagnose`, e.g. RIOXX's example spelling without a namespace) is told as
+such: an error saying what is wrong, as the `no-schema` problem or, next to the schema errors
+of a record that does have a schema, as `format-spelling`. When the OAI-PMH schema itself
+is unknown (another catalog that lacks it), the payloads are still validated one by one.
 """
 
 from __future__ import annotations
@@ -166,6 +169,14 @@ class _SchemaCheck:
                                          str(exc).splitlines()[0] + detail,
                                          xpath=xpath_of(unit), record=record_of(unit)))
             return
+        if entries:
+            for element in (unit, *payloads):
+                said = diagnosis(element)
+                if said:
+                    self.problems.append(Problem(
+                        self.target, "format-spelling", said, line=element.sourceline,
+                        xpath=xpath_of(element), record=record_of(element),
+                        namespace=etree.QName(element).namespace or ""))
         unknown = {e for elements in self.unknown.values() for e in elements}
         paths = PathIndex(unit)
         for entry in entries:
@@ -185,10 +196,28 @@ class _SchemaCheck:
         why = (f"; its schemaLocation {hinted[0]} is not in the catalog" if hinted else "")
         label = namespace or "(no namespace)"
         count = f" ({len(elements)} elements)" if len(elements) > 1 else ""
+        said = diagnosis(first)
+        if said:
+            return Problem(self.target, "no-schema", f"{said} (<{etree.QName(first).localname}>"
+                           f"{count} not validated)", Severity.ERROR, line=first.sourceline,
+                           xpath=xpath_of(first), record=record_of(first), namespace=namespace)
         return Problem(self.target, "no-schema",
                        f"no schema for namespace {label}{why}: <{etree.QName(first).localname}>"
                        f"{count} not validated", Severity.WARNING, line=first.sourceline,
                        xpath=xpath_of(first), record=record_of(first), namespace=namespace)
+
+
+def diagnosis(element: etree._Element) -> str | None:
+    """What an installed format says is wrong with `element` (its record spelt otherwise), or
+    None when no format recognises it."""
+    from oai.formats import installed
+
+    for fmt in installed().values():
+        if fmt.diagnose is not None:
+            said = fmt.diagnose(element)
+            if said:
+                return said
+    return None
 
 
 def _judged_by(element: etree._Element | None, payloads: frozenset[etree._Element],
