@@ -5,12 +5,18 @@ and the similarity test the store applies to fingerprint candidates (`judge`).""
 from __future__ import annotations
 
 from harvester.duplicates.extract import pick
-from harvester.duplicates.fingerprint import Fingerprint, blocks, make, similarity, surname_of, \
-    year_of
+from harvester.duplicates.fingerprint import (
+    Fingerprint,
+    blocks,
+    make,
+    similarity,
+    surname_of,
+    year_of,
+)
 from harvester.duplicates.identifiers import normalise
 from oai.store.harvest.rows import DuplicateKeys
 
-MAX_IDENTIFIERS = 16  # a record listing more is rare; the bound keeps look-ups per record bounded
+MAX_IDENTIFIERS = 16  # more is rare; the bound keeps look-ups per record bounded
 
 
 def keys_for(metadata: str | bytes | None) -> DuplicateKeys | None:

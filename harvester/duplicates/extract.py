@@ -12,7 +12,7 @@ than IsIdenticalTo and oai_dc's dc:relation and dc:source are left out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -123,6 +123,8 @@ def _mods(root: etree._Element) -> Fields:
     titles = root.findall(f"{q}titleInfo")
     for info in [t for t in titles if not t.get("type")] or titles:
         title = _text(info.find(f"{q}title"))
+        if title and (article := _text(info.find(f"{q}nonSort"))):
+            title = f"{article} {title}"  # MODS keeps a leading article apart
         if title:
             sub = _text(info.find(f"{q}subTitle"))
             found.title = f"{title}: {sub}" if sub else title
@@ -175,23 +177,24 @@ def _marc(root: etree._Element) -> Fields:
     return found
 
 
-def _picker(root: etree._Element) -> tuple[Callable[[], Fields], str]:
+def _fields(root: etree._Element) -> Fields:
+    """Choose the picker by the root's namespace (the wrapped resource's for oai_datacite)."""
     ns = etree.QName(root).namespace or ""
     if ns == OAI_DATACITE:  # the wrapper: read the resource inside
         for element in root.iter():
             inner = etree.QName(element).namespace or ""
             if inner.startswith(DATACITE_PREFIX) and etree.QName(element).localname == "resource":
-                return (lambda: _datacite(element, inner)), "oai_datacite"
-        return (lambda: Fields()), "oai_datacite"
+                return _datacite(element, inner)
+        return Fields()
     if ns.startswith(DATACITE_PREFIX):
-        return (lambda: _datacite(root, ns)), "datacite"
+        return _datacite(root, ns)
     if ns == OAIRE:
-        return (lambda: _datacite(root, DATACITE_PREFIX + "4")), "oai_openaire"
+        return _datacite(root, DATACITE_PREFIX + "4")
     if ns == MODS:
-        return (lambda: _mods(root)), "mods"
+        return _mods(root)
     if ns == MARC:
-        return (lambda: _marc(root)), "marcxml"
-    return (lambda: _dublin_core(root)), "rioxx" if ns == RIOXX else "dc"
+        return _marc(root)
+    return _dublin_core(root)  # oai_dc, RIOXX, and any other Dublin Core based format
 
 
 def pick(payload: str | bytes) -> Fields | None:
@@ -203,5 +206,4 @@ def pick(payload: str | bytes) -> Fields | None:
         return None
     if root is None:
         return None
-    picker, _ = _picker(root)
-    return picker()
+    return _fields(root)

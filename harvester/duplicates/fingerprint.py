@@ -6,7 +6,8 @@ similarity (rapidfuzz's normalised Indel ratio, a well-kept C implementation) th
 a few typing differences. A pair matches only when the years are equal, the surnames nearly
 so, and the titles at least `TITLE_THRESHOLD` similar: two different works by one author in
 one year rarely have titles that close. Titles too short to tell works apart ("Editorial",
-"Introduction") give no fingerprint.
+"Introduction") give no fingerprint; a leading article is dropped (MODS and MARC records
+keep it apart, or leave it out).
 
 Blocking keys bound the work per record: a new record compares itself only with records
 filed under one of its two keys (surname+year+title initial, and year+the title's three
@@ -27,6 +28,7 @@ SURNAME_THRESHOLD = 0.85  # tolerates transliterations (muller / mueller), not o
 MIN_TITLE_WORDS = 3
 MIN_TITLE_CHARS = 15
 
+_ARTICLES = frozenset({"a", "an", "the", "der", "die", "das", "le", "la", "les", "el", "il"})
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 
 
@@ -65,6 +67,9 @@ def make(title: str | None, year: int | None, surname: str | None) -> Fingerprin
     if not title or year is None or not surname:
         return None
     folded = fold(title)
+    first, _, rest = folded.partition(" ")
+    if first in _ARTICLES and rest:  # catalogues file some titles without it
+        folded = rest
     if len(folded) < MIN_TITLE_CHARS or len(folded.split()) < MIN_TITLE_WORDS:
         return None
     return Fingerprint(folded[:400], year, surname[:100])

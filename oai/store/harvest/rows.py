@@ -120,6 +120,9 @@ class PageWrite:
     repairs: Sequence[str] = field(default_factory=tuple)
     requests: int = 0  # HTTP requests made since the last write, for the run's count
     window_pages: int | None = None
+    # duplicate matching: the fingerprint similarity test (harvester.duplicates.judge); when
+    # set, each record's `keys` are filed and matched in the page's transaction
+    judge: Any = None
 
 
 def source_row(row: Any) -> SourceRow:
