@@ -23,7 +23,9 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -81,6 +83,26 @@ def generate(n: int, share: float, seed: int) -> Iterator[tuple[int, str, str, b
             made += 1
 
 
+@contextmanager
+def _schema(url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL schema for the run (never the database's own tables), dropped after."""
+    if not url:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_dups_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -88,11 +110,13 @@ def main() -> int:
     parser.add_argument("--share", type=float, default=0.1,
                         help="share of works with a planted copy (default 0.1)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database", help="store URL (default: a fresh SQLite file)")
+    parser.add_argument("--database", help="a PostgreSQL URL: the run uses a schema of its "
+                        "own there, dropped afterwards (default: a fresh SQLite file)")
     args = parser.parse_args()
     n = 20_000 if args.quick else args.records
-    with tempfile.TemporaryDirectory(prefix="bench-dups-") as tmp:
-        url = args.database or f"sqlite:///{Path(tmp) / 'dups.sqlite'}"
+    with tempfile.TemporaryDirectory(prefix="bench-dups-") as tmp, \
+            _schema(args.database) as pg_url:
+        url = pg_url or f"sqlite:///{Path(tmp) / 'dups.sqlite'}"
         store = Store.open(url, create=True)
         hstore = HarvestStore(store)
         ids = []
