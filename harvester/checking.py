@@ -10,6 +10,7 @@ that do not ask pay nothing: no checker is made for them.
 
 from __future__ import annotations
 
+from harvester.duplicates import judge, keys_for
 from harvester.parsing import Page
 from oai.store.harvest import PageWrite, QuarantineWrite, RecordWrite
 from oai.validation.documents import Catalog, check_document
@@ -33,11 +34,13 @@ class PayloadChecker:
 
 
 def page_write(page: Page, requests: int, window_pages: int,
-               checker: PayloadChecker | None = None) -> PageWrite:
-    """One page as the store commits it, each payload checked when a checker is given."""
+               checker: PayloadChecker | None = None, duplicates: bool = True) -> PageWrite:
+    """One page as the store commits it, each payload checked when a checker is given, and
+    (unless `duplicates` is off) its identifiers and fingerprint extracted for matching."""
     records = [RecordWrite(r.identifier, r.datestamp, r.datestamp_epoch, r.deleted,
                            r.set_specs, r.metadata, "".join(r.about) or None,
-                           None if checker is None or r.deleted else checker(r.metadata))
+                           None if checker is None or r.deleted else checker(r.metadata),
+                           keys_for(r.metadata) if duplicates and not r.deleted else None)
                for r in page.records]
     quarantined = [QuarantineWrite(q.identifier, q.reason, q.raw) for q in page.quarantined]
     if page.repairs and page.raw is not None:
@@ -47,4 +50,5 @@ def page_write(page: Page, requests: int, window_pages: int,
     return PageWrite(records, quarantined, page.next_token or None,
                      token.cursor if token else None,
                      token.complete_list_size if token else None, page.response_date,
-                     tuple(page.repairs), requests, window_pages)
+                     tuple(page.repairs), requests, window_pages,
+                     judge if duplicates else None)

@@ -166,6 +166,8 @@ class SourceHarvester:
             reconciled = 0
             if status == "complete" and run.mode == "full":
                 reconciled = self.hstore.reconcile(run)
+                if reconciled:  # tombstoned in bulk: they leave their duplicate clusters
+                    self.hstore.drop_deleted_duplicates(self.source.id)
             requests = self.guard.requests - self._counted
             self._counted = self.guard.requests
             if status == "incomplete" and self.hstore.require_run(run.id).pages == 0:

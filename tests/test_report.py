@@ -42,7 +42,12 @@ def dc(inner: str) -> str:
 
 @pytest.fixture
 def repository() -> Iterator[Running]:
-    content = [*items(12),
+    works = [Item(f"oai:hostile.example.org:work-{n}", f"2021-0{n}-01T00:00:00Z",
+                  metadata=dc(f"<dc:title>On the harvesting of repositories, part {n}</dc:title>"
+                              "<dc:creator>Maxwell, Nina</dc:creator><dc:date>2021</dc:date>"
+                              f"<dc:identifier>https://doi.org/10.1234/WORK.{n}</dc:identifier>"))
+             for n in (1, 2)]
+    content = [*items(10), *works,
                Item("oai:hostile.example.org:bad", "2023-05-01T00:00:00Z",
                     metadata=dc("<dc:foo>not Dublin Core</dc:foo>")),
                Item("oai:hostile.example.org:gone", "2022-03-01T00:00:00Z", deleted=True)]
@@ -124,6 +129,15 @@ def test_report_tells_each_sources_story(harvested: tuple[str, HarvestStore],
     # what a source sent is shown, never obeyed
     plain = doc.get_element_by_id("source-plain")
     assert HOSTILE_NAME in plain.xpath("string(.//p[@class='sub'])")
+
+    # duplicates shared with other sources, as `oai duplicates` finds them
+    clusters = [json.loads(line) for line in oai(url, "duplicates", "--json").stdout.splitlines()]
+    shared = {m["identifier"] for c in clusters for m in c["members"]
+              if m["source"] == "checked" and any(o["source"] == "plain" for o in c["members"])}
+    assert len(shared) == 2
+    extra = doc.get_element_by_id("source-checked").xpath(".//div[contains(@class, 'extra')]")
+    assert "2 record(s) of this source are also held by other sources" in extra[0].text_content()
+    assert extra[0].xpath("string(.//tr/th)") == "plain"
 
     as_json = json.loads(oai(url, "report", "--json").stdout)
     assert as_json["totals"] == {"sources": 4, "records": 28, "deleted": 2, "failing": 1,

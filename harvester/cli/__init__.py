@@ -3,9 +3,10 @@
 imports what it needs when it runs, so `oai --help` stays quick."""
 
 from harvester.cli import run, sources  # noqa: F401  (they attach their commands to the group)
+from harvester.cli.duplicates import duplicates
 from harvester.cli.export import export
 from harvester.cli.group import harvest
 from harvester.cli.remote import remote
 from harvester.cli.report import report
 
-__all__ = ["export", "harvest", "remote", "report"]
+__all__ = ["duplicates", "export", "harvest", "remote", "report"]

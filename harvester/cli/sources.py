@@ -150,6 +150,8 @@ def remove(ctx: CliContext, name: str, yes: bool) -> None:
         if not sys.stdin.isatty():
             fail(f"removing {name!r} deletes {total} records; confirm with --yes")
         click.confirm(f"Remove source {name!r} and its {total} harvested records?", abort=True)
+    if not (source.lease_owner and (source.lease_until or 0) > hstore.now()):
+        hstore.clear_duplicates(source.id)  # its records leave their clusters first
     removed = hstore.remove_source(source.id)
     click.echo(f"removed source {name} ({removed} records)")
 

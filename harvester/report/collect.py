@@ -15,8 +15,16 @@ from oai.protocol.datestamps import format_datestamp
 from oai.store.harvest import HarvestStore, RunRow, SourceRow
 
 SectionSource = Callable[[HarvestStore, SourceRow], "Section | None"]
-#: contributors of extra sections, in page order
+#: contributors of extra sections, in page order (harvester.report.sections)
 SECTIONS: list[SectionSource] = []
+
+
+def _sections() -> list[SectionSource]:
+    if not SECTIONS:
+        from harvester.report.sections import DEFAULT_SECTIONS
+
+        SECTIONS.extend(DEFAULT_SECTIONS)
+    return SECTIONS
 
 RUNS_SHOWN = 8
 FAILED = ("failed", "incomplete")
@@ -65,7 +73,7 @@ def summarise(hstore: HarvestStore, source: SourceRow, now: int) -> SourceSummar
     invalid = hstore.invalid_count(source.id) if source.validate_records else None
     holder = source.lease_owner if (source.lease_until or 0) > now else None
     health, reason = _health(runs, quarantined, invalid, holder)
-    sections = tuple(s for s in (contribute(hstore, source) for contribute in SECTIONS)
+    sections = tuple(s for s in (contribute(hstore, source) for contribute in _sections())
                      if s is not None)
     return SourceSummary(
         name=source.name, base_url=source.base_url, repository_name=source.repository_name,

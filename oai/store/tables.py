@@ -214,3 +214,62 @@ quarantine = Table(
     Column("raw", LargeBinary, nullable=True),
     Column("created", BigInteger, nullable=False),
 )
+
+
+# -- duplicates across sources (migration 0007) -------------------------------------------
+# One row per harvested record that has identifiers or a fingerprint; `cluster_id` is the
+# smallest member id of its connected component over `dup_links`, NULL for a record linked to
+# nothing. Identifiers and blocking keys are indexed by value: a new record finds its
+# candidates with one indexed look-up per key.
+
+dup_records = Table(
+    "dup_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("identifier", String(500), nullable=False),  # the OAI identifier
+    Column("title", Text, nullable=True),  # as the record gives it, for listings
+    Column("fp_title", Text, nullable=True),  # fingerprint: normalised title, year, surname
+    Column("fp_year", Integer, nullable=True),
+    Column("fp_surname", String(100), nullable=True),
+    Column("digest", String(40), nullable=False),  # of what matching used
+    Column("cluster_id", Integer, nullable=True),
+    Index("ux_dup_records_record", "source_id", "identifier", unique=True),
+    Index("ix_dup_records_cluster", "cluster_id"),
+)
+
+dup_identifiers = Table(
+    "dup_identifiers",
+    metadata,
+    Column("scheme", String(16), primary_key=True),
+    Column("value", String(500), primary_key=True),
+    Column("record_id", Integer, ForeignKey("dup_records.id", ondelete="CASCADE"),
+           primary_key=True),
+    Index("ix_dup_identifiers_record", "record_id"),
+)
+
+dup_blocks = Table(
+    "dup_blocks",
+    metadata,
+    Column("block", String(500), primary_key=True),
+    Column("record_id", Integer, ForeignKey("dup_records.id", ondelete="CASCADE"),
+           primary_key=True),
+    Index("ix_dup_blocks_record", "record_id"),
+)
+
+# A link between two records of different sources (low_id < high_id) and why: an identifier
+# shared (kind = its scheme, value = its normalised value) or a fingerprint (kind
+# "fingerprint", value the normalised title, score the title similarity).
+dup_links = Table(
+    "dup_links",
+    metadata,
+    Column("low_id", Integer, ForeignKey("dup_records.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("high_id", Integer, ForeignKey("dup_records.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(500), primary_key=True),
+    Column("score", Float, nullable=True),
+    Index("ix_dup_links_high", "high_id"),
+)

@@ -4,10 +4,12 @@ The harvester's sync loop is the only caller that writes here. Every unit of wor
 own short transaction, retried on a fresh connection when the database connection is lost.
 """
 
+from oai.store.harvest.dupqueries import DuplicateQueries
 from oai.store.harvest.pages import PageWriter
 from oai.store.harvest.records import RecordQueries
 from oai.store.harvest.report import ReportQueries
 from oai.store.harvest.rows import (
+    DuplicateKeys,
     HarvestedRow,
     PageWrite,
     QuarantineWrite,
@@ -20,11 +22,14 @@ from oai.store.harvest.runs import RunQueries
 from oai.store.harvest.sources import SourceExists, SourceHeld, SourceQueries, UnknownSource
 
 
-class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries, ReportQueries):
+class HarvestStore(
+    SourceQueries, RunQueries, PageWriter, RecordQueries, ReportQueries, DuplicateQueries,
+):
     """Harvest state over the same engine as the provider's store."""
 
 
 __all__ = [
+    "DuplicateKeys",
     "HarvestStore",
     "HarvestedRow",
     "PageWrite",

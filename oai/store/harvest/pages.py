@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from oai.store.bulk import compiled
 from oai.store.harvest.base import HarvestBase
+from oai.store.harvest.duplicates import DuplicateMatcher
 from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
 from oai.store.tables import dump_list, harvested, quarantine, runs, windows
 
@@ -35,6 +36,12 @@ _UPDATED = ("datestamp", "datestamp_epoch", "deleted", "set_specs", "metadata", 
 
 class PageWriter(HarvestBase):
     _statements: dict[str, tuple[str, list[str] | None]] | None = None
+    _matcher: DuplicateMatcher | None = None
+
+    def _duplicates(self) -> DuplicateMatcher:
+        if self._matcher is None:
+            self._matcher = DuplicateMatcher(self.engine.dialect)
+        return self._matcher
 
     def write_page(self, run: RunRow, window: WindowRow, page: PageWrite) -> None:
         """Commit one page: records, quarantine, the following token and the counters.
@@ -57,6 +64,11 @@ class PageWriter(HarvestBase):
                 return  # committed before the connection was lost
             if latest:
                 self._upsert_records(cursor, run, latest, page.response_date)
+                if page.judge is not None:
+                    self._duplicates().apply(
+                        cursor, run.source_id,
+                        [(r.identifier, None if r.deleted else r.keys) for r in latest],
+                        page.judge)
             now = int(time.time())
             for q in page.quarantined:
                 self._execute(cursor, "quarantine", {

@@ -6,11 +6,11 @@ thousand records as at ten million (each grouped count walks the source's datest
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, distinct, func, select
 
 from oai.store.harvest.base import HarvestBase
 from oai.store.harvest.rows import RunRow, run_row
-from oai.store.tables import harvested, quarantine, runs
+from oai.store.tables import dup_records, harvested, quarantine, runs, sources
 
 
 class ReportQueries(HarvestBase):
@@ -59,3 +59,23 @@ class ReportQueries(HarvestBase):
             select(quarantine.c.identifier, quarantine.c.reason)
             .where(quarantine.c.source_id == source_id)
             .order_by(quarantine.c.id.desc()).limit(limit))])
+
+    def shared_duplicates(self, source_id: int, limit: int = 10,
+                          ) -> tuple[int, list[tuple[str, int]]]:
+        """How many of the source's records sit in a cluster with another source's, and
+        with which sources (name, records of this source shared with it), most first."""
+        def work(conn: Connection) -> tuple[int, list[tuple[str, int]]]:
+            mine, other = dup_records.alias("mine"), dup_records.alias("other")
+            joined = mine.join(other, and_(other.c.cluster_id == mine.c.cluster_id,
+                                           other.c.source_id != mine.c.source_id))
+            total = conn.execute(select(func.count(distinct(mine.c.id))).select_from(joined)
+                                 .where(mine.c.source_id == source_id)).scalar_one()
+            count = func.count(distinct(mine.c.id))
+            rows = conn.execute(
+                select(sources.c.name, count)
+                .select_from(joined.join(sources, sources.c.id == other.c.source_id))
+                .where(mine.c.source_id == source_id)
+                .group_by(sources.c.name).order_by(count.desc(), sources.c.name)
+                .limit(limit)).all()
+            return int(total), [(str(name), int(n)) for name, n in rows]
+        return self._read(work)

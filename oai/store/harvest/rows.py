@@ -94,6 +94,7 @@ class RecordWrite(NamedTuple):
     metadata: str | None
     about: str | None = None
     schema_errors: int | None = None  # None: not validated
+    keys: DuplicateKeys | None = None  # for duplicate matching; None: none extracted
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ class PageWrite:
     repairs: Sequence[str] = field(default_factory=tuple)
     requests: int = 0  # HTTP requests made since the last write, for the run's count
     window_pages: int | None = None
+    # duplicate matching: the fingerprint similarity test (harvester.duplicates.judge); when
+    # set, each record's `keys` are filed and matched in the page's transaction
+    judge: Any = None
 
 
 def source_row(row: Any) -> SourceRow:
@@ -141,3 +145,24 @@ def window_row(row: Any) -> WindowRow:
     return WindowRow(row.id, row.run_id, row.position, row.set_spec, row.from_date,
                      row.until_date, row.status, row.token, row.cursor,
                      row.complete_list_size, row.pages, row.attempts)
+
+
+class DuplicateKeys(NamedTuple):
+    """What duplicate matching files a harvested record under (made by the harvester's
+    `harvester.duplicates.keys_for`; the store only indexes and compares them)."""
+
+    identifiers: tuple[tuple[str, str], ...]  # (scheme, normalised value)
+    title: str | None  # as the record gives it, for listings
+    fp_title: str | None  # the fingerprint: normalised title, year, first creator's surname
+    year: int | None
+    surname: str | None
+    blocks: tuple[str, ...]  # blocking keys of the fingerprint (empty without one)
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever what matching uses changes (a record edited in other fields
+        keeps its links without any work)."""
+        import hashlib
+
+        text = repr((self.identifiers, self.fp_title, self.year, self.surname, self.title))
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
