@@ -5,6 +5,7 @@ imports what it needs when it runs, so `oai --help` stays quick."""
 from harvester.cli import run, sources  # noqa: F401  (they attach their commands to the group)
 from harvester.cli.export import export
 from harvester.cli.group import harvest
+from harvester.cli.reconcile import reconcile
 from harvester.cli.remote import remote
 
-__all__ = ["export", "harvest", "remote"]
+__all__ = ["export", "harvest", "reconcile", "remote"]
