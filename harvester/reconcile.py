@@ -300,7 +300,9 @@ class Reconciler:
         out = self.outcome
         found = self.hstore.compare(rec.id, self.source.id)
         out.counts, out.samples, out.held = found.counts, found.samples, found.held
-        self.hstore.update_reconciliation(rec.id, **found.counts)
+        # distinct identifiers (a list's pages count them again when a record is in several
+        # sets or was listed again by the catch-up lists)
+        self.hstore.update_reconciliation(rec.id, swept=found.listed, **found.counts)
         gone = found.counts["gone"]
         share = gone / found.held if found.held else (1.0 if gone else 0.0)
         limit = self.options.max_delete_share

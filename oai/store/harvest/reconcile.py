@@ -74,6 +74,7 @@ class Comparison:
     counts: dict[str, int]
     samples: dict[str, list[str]]
     held: int  # live local records: the base of the share to tombstone
+    listed: int  # distinct identifiers the sweep received
 
 
 def _row(r: Any) -> ReconciliationRow:
@@ -283,7 +284,9 @@ class ReconcileQueries(HarvestBase):
             held = int(conn.execute(select(func.count()).select_from(harvested).where(
                 harvested.c.source_id == source_id,
                 harvested.c.deleted.is_(False))).scalar_one())
-            return Comparison(counts, samples, held)
+            listed = int(conn.execute(select(func.count()).select_from(reconcile_items).where(
+                reconcile_items.c.reconciliation_id == rid)).scalar_one())
+            return Comparison(counts, samples, held, listed)
         return self._read(work)
 
     def to_fetch(self, rid: int, source_id: int, after: str | None, limit: int,
