@@ -235,9 +235,10 @@ def _pages(database_url: str) -> tuple[int, bool]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            row = conn.execute(select(func.coalesce(func.max(reconciliations.c.pages), 0),
-                                      func.max(reconciliations.c.swept_complete))).one()
-            return int(row[0]), bool(row[1])
+            row = conn.execute(select(reconciliations.c.pages,
+                                      reconciliations.c.swept_complete)
+                               .order_by(reconciliations.c.id.desc()).limit(1)).first()
+            return (int(row[0]), bool(row[1])) if row else (0, False)
     finally:
         engine.dispose()
 
