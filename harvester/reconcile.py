@@ -172,6 +172,13 @@ class Reconciler:
                 reason = f"{reason}; the sweep is partial, so nothing was tombstoned"
         out.status, out.reason = status, reason
         out.requests = self.guard.requests
+        if rec is None:  # failed before it began (Identify): recorded all the same
+            try:
+                rec = self.hstore.start_reconciliation(self.source.id, self.options.apply,
+                                                       self.options.content, None, [])
+                out.reconciliation = rec.id
+            except StoreError:
+                pass
         if rec is not None:
             try:
                 final = self.hstore.finish_reconciliation(rec.id, status, reason,

@@ -291,3 +291,12 @@ def test_sweeps_killed_at_random_points_tombstone_nothing(
         assert out["resumed"] and out["reconciliation"] == 1 and out["tombstoned"] == 100
         assert held(database_url)[0] == src.state()
     assert src.invalid == []
+
+
+def test_an_unreachable_source_is_recorded_as_failed(oai: Run) -> None:
+    assert oai("harvest", "add", "src", "http://127.0.0.1:9/oai", "--no-check").returncode == 0
+    failed = oai("reconcile", "src", "--apply", OAI_HARVEST_RETRIES="1")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("Error: src: ")
+    status = json.loads(oai("harvest", "status", "src", "--json").stdout)
+    assert status["last_reconciliation"]["status"] in ("failed", "incomplete")
