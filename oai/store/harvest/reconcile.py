@@ -32,6 +32,7 @@ from oai.store.tables import harvested, reconcile_items, reconciliations, runs
 
 CLASSES = ("missing", "stale", "changed", "gone", "agree")
 SAMPLES = 5
+_DROP_BATCH = 20_000
 DONE = ("complete", "refused")  # a sweep that finished (what the schedule counts)
 Plan = Sequence[tuple[str | None, str | None]]  # (setSpec, from) of each list
 
@@ -195,15 +196,29 @@ class ReconcileQueries(HarvestBase):
                               requests: int = 0) -> ReconciliationRow:
         """Close a reconciliation. Its items go when its sweep is of no further use: it
         finished, or it can no longer be resumed."""
-        def work(conn: Connection) -> None:
-            conn.execute(update(reconciliations).where(reconciliations.c.id == rid).values(
+        self._write(lambda conn: conn.execute(
+            update(reconciliations).where(reconciliations.c.id == rid).values(
                 status=status, reason=reason, finished=self.store.clock_in(conn),
-                requests=reconciliations.c.requests + requests))
-            if status not in RESUMABLE or (reason or "").startswith("superseded"):
-                conn.execute(delete(reconcile_items)
-                             .where(reconcile_items.c.reconciliation_id == rid))
-        self._write(work)
+                requests=reconciliations.c.requests + requests)))
+        if status not in RESUMABLE or (reason or "").startswith("superseded"):
+            self._drop_items(rid)
         return self.require_reconciliation(rid)
+
+    def _drop_items(self, rid: int) -> None:
+        """Delete a sweep's items in batches of keys: one DELETE of a million rows would
+        hold them all in SQLite's memory (and the write lock for seconds)."""
+        items = reconcile_items
+        mine = items.c.reconciliation_id == rid
+
+        def batch(conn: Connection) -> bool:
+            last = conn.execute(select(items.c.identifier).where(mine)
+                                .order_by(items.c.identifier).offset(_DROP_BATCH - 1)
+                                .limit(1)).scalar()
+            conn.execute(delete(items).where(
+                mine, *([] if last is None else [items.c.identifier <= last])))
+            return last is not None
+        while self._write(batch):
+            pass
 
     # -- the sweep -------------------------------------------------------------------------
 
