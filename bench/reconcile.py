@@ -74,6 +74,8 @@ def provider_store(count: int) -> Path:
             log(f"provider n={count}: {min(start + BATCH, count):,} records")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     partial.rename(path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
     return path
 
 
