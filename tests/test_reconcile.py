@@ -301,3 +301,17 @@ def test_an_unreachable_source_is_recorded_as_failed(oai: Run) -> None:
     assert failed.stderr.strip().splitlines()[-1].startswith("Error: src: ")
     status = json.loads(oai("harvest", "status", "src", "--json").stdout)
     assert status["last_reconciliation"]["status"] in ("failed", "incomplete")
+
+
+def test_a_harvest_since_a_partial_sweep_starts_it_over(
+        source: tuple[ChangingSource, str], oai: Run) -> None:
+    _, url = source
+    assert oai("harvest", "add", "src", url, "--no-check").returncode == 0
+    assert oai("harvest", "run", "src").returncode == 0
+    assert oai("reconcile", "src", "--max-requests", "3").returncode == 1
+    assert oai("harvest", "run", "src").returncode == 0  # the copy may have changed
+    again = result(oai("reconcile", "src", "--json"))
+    assert not again["resumed"] and again["reconciliation"] == 2
+    assert again["status"] == "complete" and again["swept"] == 120
+    status = json.loads(oai("harvest", "status", "src", "--json").stdout)
+    assert status["last_reconciliation"]["id"] == 2

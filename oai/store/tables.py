@@ -239,6 +239,8 @@ reconciliations = Table(
     Column("apply", Boolean, nullable=False),
     Column("content", Boolean, nullable=False),  # swept with ListRecords, payloads compared
     Column("response_date", String(32), nullable=True),  # server time at the sweep's start
+    # the source's latest harvest run when the sweep began: a later one supersedes the sweep
+    Column("after_run", Integer, nullable=True),
     Column("plan", Text, nullable=False, default="[]"),
     Column("position", Integer, nullable=False, default=0),
     Column("token", Text, nullable=True),

@@ -132,8 +132,11 @@ class ReconcileQueries(HarvestBase):
     def start_reconciliation(self, source_id: int, apply: bool, content: bool,
                              response_date: str | None, plan: Plan) -> ReconciliationRow:
         def work(conn: Connection) -> int:
+            after_run = conn.execute(select(func.max(runs.c.id))
+                                     .where(runs.c.source_id == source_id)).scalar()
             return int(conn.execute(insert(reconciliations).values(
                 source_id=source_id, status="running", started=self.store.clock_in(conn),
+                after_run=after_run,
                 apply=apply, content=content, response_date=response_date,
                 plan=json.dumps([list(p) for p in plan]), position=0, pages=0, requests=0,
                 swept=0, swept_complete=False, fetched=0, tombstoned=0)
@@ -169,10 +172,13 @@ class ReconcileQueries(HarvestBase):
         last = self.last_reconciliation(source_id)
         if last is None or last.status not in RESUMABLE:
             return None
+        after = self._read(lambda conn: conn.execute(
+            select(reconciliations.c.after_run).where(reconciliations.c.id == last.id))
+            .scalar()) or 0
         harvested_since = self._read(lambda conn: conn.execute(
             select(func.count()).select_from(runs).where(
                 runs.c.source_id == source_id, runs.c.mode != "reconcile",
-                runs.c.started >= last.started)).scalar_one())
+                runs.c.id > after)).scalar_one())
         if harvested_since or last.content != content:
             why = ("a harvest ran since it started" if harvested_since
                    else "a sweep of the other kind was asked for")

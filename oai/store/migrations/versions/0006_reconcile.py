@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("apply", sa.Boolean, nullable=False),
         sa.Column("content", sa.Boolean, nullable=False),
         sa.Column("response_date", sa.String(32), nullable=True),
+        sa.Column("after_run", sa.Integer, nullable=True),
         sa.Column("plan", sa.Text, nullable=False),
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("token", sa.Text, nullable=True),
