@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harvester.client import OAIClient
 from harvester.guard import RunGuard
@@ -65,6 +66,8 @@ class RunOutcome:
     resumed: bool = False
     requests: int = 0
     errors: list[str] = field(default_factory=list)
+    # the scheduled reconciliation run after the harvest, if it was due (status, counts...)
+    reconciliation: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

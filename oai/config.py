@@ -70,6 +70,7 @@ class Config:
     harvest_breaker: int = 6  # consecutive failed requests without progress
     harvest_max_response_mb: int = 256
     harvest_lease_seconds: int = 60
+    harvest_max_delete_share: float = 0.10  # reconciliation: most of the copy to tombstone
     # validating (the [validate] table, OAI_VALIDATE_* in the environment)
     validate_schemas: str | None = None  # an OASIS catalog to validate with; None: ours
     validate_pages: int = 3  # pages followed per list when validating a repository's URL
@@ -93,6 +94,8 @@ class Config:
         for name in ("harvest_overlap", "harvest_max_retry_after"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if not 0 <= self.harvest_max_delete_share <= 1:
+            raise ConfigError("harvest_max_delete_share must be between 0 and 1")
         if self.safety_lag < 0:
             raise ConfigError("safety_lag must not be negative")
         if not self.admin_emails or any("@" not in e for e in self.admin_emails):

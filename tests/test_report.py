@@ -89,6 +89,9 @@ def test_report_tells_each_sources_story(harvested: tuple[str, HarvestStore],
                                          tmp_path: Path) -> None:
     url, hstore = harvested
     page = tmp_path / "report.html"
+    swept = oai(url, "reconcile", "checked", "--json")
+    assert swept.returncode == 0, swept.stderr
+    outcome = json.loads(swept.stdout)
     done = oai(url, "report", "--html", str(page))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -130,14 +133,22 @@ def test_report_tells_each_sources_story(harvested: tuple[str, HarvestStore],
     plain = doc.get_element_by_id("source-plain")
     assert HOSTILE_NAME in plain.xpath("string(.//p[@class='sub'])")
 
+    # the last reconciliation, as `oai reconcile` reported it
+    checked = doc.get_element_by_id("source-checked").xpath(".//div[contains(@class, 'extra')]")
+    summary = " ".join(checked[0].text_content().split())
+    assert summary.startswith(f"Last reconciliation #{outcome['reconciliation']} complete at ")
+    assert all(f"{n:,} {kind}" in summary for kind, n in outcome["counts"].items())
+    assert "(report only)" in summary and "not scheduled" in summary
+    never = doc.get_element_by_id("source-never").xpath(".//div[contains(@class, 'extra')]")
+    assert " ".join(never[0].text_content().split()).startswith("Never reconciled")
+
     # duplicates shared with other sources, as `oai duplicates` finds them
     clusters = [json.loads(line) for line in oai(url, "duplicates", "--json").stdout.splitlines()]
     shared = {m["identifier"] for c in clusters for m in c["members"]
               if m["source"] == "checked" and any(o["source"] == "plain" for o in c["members"])}
     assert len(shared) == 2
-    extra = doc.get_element_by_id("source-checked").xpath(".//div[contains(@class, 'extra')]")
-    assert "2 record(s) of this source are also held by other sources" in extra[0].text_content()
-    assert extra[0].xpath("string(.//tr/th)") == "plain"
+    assert "2 record(s) of this source are also held by other sources" in checked[1].text_content()
+    assert checked[1].xpath("string(.//tr/th)") == "plain"
 
     as_json = json.loads(oai(url, "report", "--json").stdout)
     assert as_json["totals"] == {"sources": 4, "records": 28, "deleted": 2, "failing": 1,

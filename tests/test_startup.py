@@ -68,11 +68,14 @@ def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
 
 def test_top_level_help_lists_plugins_with_their_short_help() -> None:
     proc, modules = run_oai("--help")
-    lines = {line.split()[0]: " ".join(line.split()) for line in proc.stdout.splitlines()
-             if line.startswith("  ") and line.strip()}  # column widths follow the longest name
-    assert lines["harvest"].startswith("harvest Harvest remote OAI-PMH repositories")
-    assert lines["export"].startswith("export Export the records harvested from source")
-    assert lines["duplicates"].startswith("duplicates List clusters of harvested records")
+    lines = {line.split()[0]: line.strip() for line in proc.stdout.splitlines()
+             if line.startswith("  ") and line.strip()}
+    helps = {name: line.split(None, 1)[-1] for name, line in lines.items()}  # any width
+    assert helps["harvest"].startswith("Harvest remote OAI-PMH repositories")
+    assert helps["export"].startswith("Export the records harvested from source")
+    assert helps["reconcile"].startswith("Compare source NAME with the local copy")
+    assert helps["duplicates"].startswith("List clusters of harvested records")
+    assert helps["report"].startswith("How each harvested source is doing")
     assert {"init", "load", "delete", "sets", "serve", "stats", "fixtures", "validate"} \
         <= set(lines)
     assert heavy(modules) == []  # the plugins were imported for their help, and are light

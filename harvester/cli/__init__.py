@@ -6,7 +6,8 @@ from harvester.cli import run, sources  # noqa: F401  (they attach their command
 from harvester.cli.duplicates import duplicates
 from harvester.cli.export import export
 from harvester.cli.group import harvest
+from harvester.cli.reconcile import reconcile
 from harvester.cli.remote import remote
 from harvester.cli.report import report
 
-__all__ = ["duplicates", "export", "harvest", "remote", "report"]
+__all__ = ["duplicates", "export", "harvest", "reconcile", "remote", "report"]

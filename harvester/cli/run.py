@@ -121,6 +121,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
     _configure_logging(as_json)
     reporter = make_reporter([s.name for s in sources], as_json)
     runner = _Runner(hstore, sources, options, reporter, jobs)
+    runner.max_delete_share = c.harvest_max_delete_share
     try:
         with _StopSignals(stop, runner) as signals:
             outcomes = runner.run()
@@ -131,7 +132,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         click.echo(f"interrupted: run 'oai harvest run {' '.join(s.name for s in sources)}' "
                    "to resume", err=True)
         sys.exit(128 + signals.signum)
-    if any(not o.ok for o in outcomes):
+    if any(not o.ok or (o.reconciliation and not o.reconciliation["ok"]) for o in outcomes):
         sys.exit(1)
 
 
@@ -148,6 +149,7 @@ class _Runner:
         self.jobs = min(jobs, len(sources))
         self.active: dict[str, SourceHarvester] = {}
         self.outcomes: dict[str, RunOutcome] = {}
+        self.max_delete_share = 0.10
         self._lock = threading.Lock()
 
     def run(self) -> list[RunOutcome]:
@@ -181,9 +183,34 @@ class _Runner:
                 outcome = harvester.run()
             except Exception as exc:  # the sync loop records its own failures; belt and braces
                 outcome = RunOutcome(source.name, "failed", f"internal error: {exc}")
+            if outcome.ok:
+                outcome.reconciliation = self._reconcile_if_due(source)
             with self._lock:
                 self.outcomes[source.name] = outcome
                 self.active.pop(source.name, None)
+
+    def _reconcile_if_due(self, source: SourceRow) -> dict[str, Any] | None:
+        """After a complete harvest, the source's scheduled reconciliation, when due (applied,
+        never forced: the threshold holds)."""
+        from harvester.reconcile import ReconcileOptions, Reconciler
+        from harvester.schedule import is_due
+        from oai.store.errors import StoreError
+
+        try:
+            last = self.hstore.last_reconciliation(source.id, done=True)
+            if not is_due(source.reconcile_every, last.started if last else None,
+                          self.hstore.now()):
+                return None
+            if self.options.stop is not None and self.options.stop.is_set():
+                return None
+            result = Reconciler(self.hstore, self.hstore.require_source(source.name),
+                                self.options,
+                                ReconcileOptions(apply=True,
+                                                 max_delete_share=self.max_delete_share),
+                                self.reporter).run()
+        except StoreError as exc:
+            return {"status": "failed", "reason": f"store: {exc}", "ok": False}
+        return {**asdict(result), "ok": result.ok}
 
     def _outcome(self, source: SourceRow) -> RunOutcome:
         from harvester.options import RunOutcome
@@ -244,6 +271,10 @@ def _report(outcomes: list[RunOutcome], as_json: bool) -> None:
     for outcome in outcomes:
         if not outcome.ok and outcome.status != "interrupted":
             click.echo(f"{outcome.source}: {outcome.status}: {outcome.reason}", err=True)
+        r = outcome.reconciliation
+        if r is not None and not r["ok"]:
+            click.echo(f"{outcome.source}: reconciliation {r['status']}: {r['reason']}",
+                       err=True)
 
 
 def _summary(o: RunOutcome) -> str:
@@ -254,6 +285,11 @@ def _summary(o: RunOutcome) -> str:
         text += f", {o.quarantined} quarantined"
     if o.reconciled:
         text += f", {o.reconciled} tombstoned by reconciliation"
+    r = o.reconciliation
+    if r is not None:
+        text += (f"; reconciled: {r['status']}" + (
+            f" ({r.get('fetched', 0)} fetched, {r.get('tombstoned', 0)} tombstoned)"
+            if r.get("applied") else ""))
     return text
 
 

@@ -33,6 +33,18 @@ def _profile(report: Any) -> dict[str, Any]:
             "repository_name": info.repository_name or None}
 
 
+def _every(value: str | None) -> tuple[int | None, bool]:
+    """--reconcile-every: (seconds or None, whether it was given)."""
+    from harvester.schedule import BadDuration, parse_duration
+
+    if value is None:
+        return None, False
+    try:
+        return parse_duration(value), True
+    except BadDuration as exc:
+        fail(f"--reconcile-every: {exc}")
+
+
 def _check_sets(set_specs: tuple[str, ...]) -> None:
     for spec in set_specs:
         if not spec.strip():
@@ -52,15 +64,19 @@ def _check_sets(set_specs: tuple[str, ...]) -> None:
 @click.option("--validate", "validate_records", is_flag=True,
               help="Check each harvested record against its schema; those that fail are "
                    "flagged and counted (never dropped).")
+@click.option("--reconcile-every", "every", metavar="DURATION",
+              help="Reconcile the copy with the source this often (30m, 12h, 7d, 2w), after "
+                   "the harvest of `oai harvest run`; `off` (the default) never.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
 @pass_ctx
 def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str, ...],
-        rate_limit: float | None, no_check: bool, validate_records: bool,
+        rate_limit: float | None, no_check: bool, validate_records: bool, every: str | None,
         as_json: bool) -> None:
     """Define the source NAME at base URL URL, after checking that the server offers it."""
     check_name(name)
     url = check_url(url)
     _check_sets(set_specs)
+    reconcile_every, scheduled = _every(every)
     if not prefix.strip():
         fail("--prefix needs a metadataPrefix")
     hstore = hstore_for(ctx, write=True)
@@ -69,24 +85,46 @@ def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str,
     report = None if no_check else _check(ctx, url, prefix, set_specs, rate_limit)
     source = hstore.add_source(name, url, prefix, set_specs, rate_limit,
                                profile=_profile(report) if report else None,
-                               validate_records=validate_records)
+                               validate_records=validate_records,
+                               reconcile_every=reconcile_every)
+    suggestion = _suggestion(name, report) if report is not None and not scheduled else None
     if as_json:
         click.echo(json.dumps({"name": source.name, "url": source.base_url,
                                "prefix": source.metadata_prefix, "sets": list(source.set_specs),
                                "validate": source.validate_records,
+                               "reconcile_every": source.reconcile_every,
+                               "suggestion": suggestion,
                                "checked": report is not None,
                                **({"records": report.records, **_profile(report)}
                                   if report else {})}))
         return
     click.echo(f"added source {source.name}: {source.base_url} ({source.metadata_prefix}"
                + (f", sets {', '.join(source.set_specs)}" if source.set_specs else "")
-               + (", records validated" if source.validate_records else "") + ")")
+               + (", records validated" if source.validate_records else "")
+               + (f", reconciled every {_show(source.reconcile_every)}"
+                  if source.reconcile_every else "") + ")")
     if report is not None:
         for line in report.lines():
             click.echo(f"  {line}")
-        if report.identify.deleted_record in ("no", "transient"):
-            click.echo("  note: this repository does not keep every deletion; run "
-                       f"'oai harvest run {name} --full' now and then to catch them")
+    if suggestion:
+        click.echo(f"  note: {suggestion}")
+
+
+def _show(seconds: int | None) -> str:
+    from harvester.schedule import format_duration
+
+    return format_duration(seconds)
+
+
+def _suggestion(name: str, report: Any) -> str | None:
+    """A schedule for repositories that do not report (every) deletion."""
+    kept = report.identify.deleted_record
+    if kept not in ("no", "transient"):
+        return None
+    what = "does not report deletions" if kept == "no" else "may forget deletions"
+    return (f"this repository {what} (deletedRecord={kept}): consider "
+            f"'oai harvest edit {name} --reconcile-every 7d', which finds the records it "
+            "no longer has")
 
 
 @harvest.command("edit")
@@ -102,10 +140,13 @@ def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str,
 @click.option("--no-check", is_flag=True, help="Save without asking the server first.")
 @click.option("--validate/--no-validate", "validate_records", default=None,
               help="Check (or stop checking) each harvested record against its schema.")
+@click.option("--reconcile-every", "every", metavar="DURATION",
+              help="Reconcile this often (30m, 12h, 7d, 2w) after harvests; `off` never.")
 @pass_ctx
 def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
          set_specs: tuple[str, ...], all_sets: bool, rate_limit: float | None,
-         no_rate_limit: bool, no_check: bool, validate_records: bool | None) -> None:
+         no_rate_limit: bool, no_check: bool, validate_records: bool | None,
+         every: str | None) -> None:
     """Change how source NAME is harvested. A new prefix or set list starts the copy over at
     the next run (the records held stay until then)."""
     if set_specs and all_sets:
@@ -113,12 +154,13 @@ def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
     if rate_limit is not None and no_rate_limit:
         fail("--rate-limit and --no-rate-limit contradict each other")
     _check_sets(set_specs)
+    reconcile_every, scheduled = _every(every)
     hstore = hstore_for(ctx, write=True)
     source = hstore.require_source(name)
     new_url = check_url(url) if url is not None else None
     new_sets: tuple[str, ...] | None = () if all_sets else (set_specs or None)
     if new_url is None and prefix is None and new_sets is None and rate_limit is None \
-            and not no_rate_limit and validate_records is None:
+            and not no_rate_limit and validate_records is None and not scheduled:
         fail("nothing to change (see 'oai harvest edit --help')")
     if not no_check and (new_url or prefix or new_sets):
         report = _check(ctx, new_url or source.base_url, prefix or source.metadata_prefix,
@@ -127,12 +169,16 @@ def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
         hstore.update_profile(source.id, **_profile(report))
     hstore.edit_source(source.id, base_url=new_url, metadata_prefix=prefix,
                        set_specs=new_sets, min_interval=rate_limit,
-                       clear_interval=no_rate_limit, validate_records=validate_records)
+                       clear_interval=no_rate_limit, validate_records=validate_records,
+                       reconcile_every=reconcile_every,
+                       clear_reconcile=scheduled and reconcile_every is None)
     edited = hstore.require_source(name)
     click.echo(f"edited source {edited.name}: {edited.base_url} ({edited.metadata_prefix}"
                + (f", sets {', '.join(edited.set_specs)}" if edited.set_specs else "")
                + (f", {edited.min_interval:g} s between requests" if edited.min_interval
-                  else "") + (", records validated" if edited.validate_records else "") + ")")
+                  else "") + (", records validated" if edited.validate_records else "")
+               + (f", reconciled every {_show(edited.reconcile_every)}"
+                  if edited.reconcile_every else "") + ")")
     if source.last_complete_from and not edited.last_complete_from:
         click.echo("  the next run harvests everything again")
 
@@ -199,7 +245,9 @@ def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
             "invalid": hstore.invalid_count(source.id) if source.validate_records else None,
             "granularity": source.granularity, "deleted_record": source.deleted_record,
             "quirks": list(source.quirks), "incremental_from": source.last_complete_from,
-            "harvested_by": holder, "last_run": None}
+            "harvested_by": holder, "last_run": None,
+            "reconcile_every": source.reconcile_every,
+            "last_reconciliation": _reconciliation(hstore, source.id, when)}
         if last is not None:
             info["last_run"] = {
                 "id": last.id, "mode": last.mode, "status": last.status,
@@ -217,6 +265,9 @@ def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
                    + (f", {info['invalid']} failing their schema" if source.validate_records
                       else "")
                    + (f"; being harvested by {holder}" if holder else ""))
+        rec = info["last_reconciliation"]
+        if rec is not None or source.reconcile_every:
+            click.echo("  " + _reconciliation_line(rec, source.reconcile_every))
         if last is None:
             click.echo("  never harvested")
             continue
@@ -227,3 +278,28 @@ def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
                    + f", {last.requests} requests, {len(last.errors)} errors")
         if last.reason:
             click.echo(f"  reason: {last.reason}")
+
+
+def _reconciliation(hstore: Any, source_id: int, when: Any) -> dict[str, Any] | None:
+    rec = hstore.last_reconciliation(source_id)
+    if rec is None:
+        return None
+    return {"id": rec.id, "status": rec.status, "started": when(rec.started),
+            "finished": when(rec.finished), "applied": rec.apply,
+            "verify_content": rec.content, "swept": rec.swept,
+            "sweep_complete": rec.swept_complete, **rec.counts, "fetched": rec.fetched,
+            "tombstoned": rec.tombstoned, "requests": rec.requests, "reason": rec.reason}
+
+
+def _reconciliation_line(rec: dict[str, Any] | None, every: int | None) -> str:
+    schedule = f" (every {_show(every)})" if every else ""
+    if rec is None:
+        return f"never reconciled{schedule}"
+    counts = ", ".join(f"{rec[k]} {k}" for k in ("missing", "stale", "changed", "gone",
+                                                 "agree") if rec[k] is not None)
+    return (f"last reconciliation #{rec['id']}{schedule}: {rec['status']}, started "
+            f"{rec['started']}, {rec['swept']} identifiers swept"
+            + (f"; {counts}" if counts else "")
+            + (f"; {rec['fetched']} fetched, {rec['tombstoned']} tombstoned"
+               if rec["applied"] else "")
+            + (f"; reason: {rec['reason']}" if rec["reason"] else ""))

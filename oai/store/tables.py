@@ -133,6 +133,8 @@ sources = Table(
     Column("lease_node", String(200), nullable=True),
     # validate each harvested payload against its schema (flagged, never dropped)
     Column("validate_records", Boolean, nullable=False, server_default="0"),
+    # seconds between scheduled reconciliations (`--reconcile-every`); NULL: never
+    Column("reconcile_every", Integer, nullable=True),
 )
 
 runs = Table(
@@ -272,4 +274,60 @@ dup_links = Table(
     Column("value", String(500), primary_key=True),
     Column("score", Float, nullable=True),
     Index("ix_dup_links_high", "high_id"),
+)
+
+
+# -- reconciliation (migration 0006_reconcile) --------------------------------------------
+# A reconciliation sweeps a source's identifiers into `reconcile_items` page by page, the
+# resumption token committed with each page (so a killed sweep resumes), then compares them
+# with `harvested_records` in SQL. `plan` is the JSON list of its lists, [[setSpec, from]...]
+# (the lists of the whole repository or of each set, then the catch-up lists from the
+# sweep's own start); `position` the list being swept, `token` the one following its last
+# written page.
+
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
+           nullable=False),
+    # running / complete / refused / incomplete / failed / interrupted
+    Column("status", String(16), nullable=False),
+    Column("started", BigInteger, nullable=False),
+    Column("finished", BigInteger, nullable=True),
+    Column("apply", Boolean, nullable=False),
+    Column("content", Boolean, nullable=False),  # swept with ListRecords, payloads compared
+    Column("response_date", String(32), nullable=True),  # server time at the sweep's start
+    # the source's latest harvest run when the sweep began: a later one supersedes the sweep
+    Column("after_run", Integer, nullable=True),
+    Column("plan", Text, nullable=False, default="[]"),
+    Column("position", Integer, nullable=False, default=0),
+    Column("token", Text, nullable=True),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("swept", Integer, nullable=False, default=0),  # identifiers received
+    Column("swept_complete", Boolean, nullable=False, default=False),
+    # what the comparison found, and what was done about it
+    Column("missing", Integer, nullable=True),
+    Column("stale", Integer, nullable=True),
+    Column("changed", Integer, nullable=True),
+    Column("gone", Integer, nullable=True),
+    Column("agree", Integer, nullable=True),
+    Column("fetched", Integer, nullable=False, default=0),
+    Column("tombstoned", Integer, nullable=False, default=0),
+    Column("reason", Text, nullable=True),
+    Index("ix_reconciliations_source", "source_id", "id"),
+)
+
+reconcile_items = Table(
+    "reconcile_items",
+    metadata,
+    Column("reconciliation_id", Integer,
+           ForeignKey("reconciliations.id", ondelete="CASCADE"), primary_key=True),
+    Column("identifier", String(500), primary_key=True),
+    Column("datestamp", String(32), nullable=False),
+    Column("datestamp_epoch", BigInteger, nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    # content sweeps: whether the payload differs from the local copy's (NULL: not compared)
+    Column("differs", Boolean, nullable=True),
 )

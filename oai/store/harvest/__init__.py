@@ -6,6 +6,7 @@ own short transaction, retried on a fresh connection when the database connectio
 
 from oai.store.harvest.dupqueries import DuplicateQueries
 from oai.store.harvest.pages import PageWriter
+from oai.store.harvest.reconcile import ReconcileQueries
 from oai.store.harvest.records import RecordQueries
 from oai.store.harvest.report import ReportQueries
 from oai.store.harvest.rows import (
@@ -22,9 +23,8 @@ from oai.store.harvest.runs import RunQueries
 from oai.store.harvest.sources import SourceExists, SourceHeld, SourceQueries, UnknownSource
 
 
-class HarvestStore(
-    SourceQueries, RunQueries, PageWriter, RecordQueries, ReportQueries, DuplicateQueries,
-):
+class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries, ReportQueries,
+                   DuplicateQueries, ReconcileQueries):
     """Harvest state over the same engine as the provider's store."""
 
 

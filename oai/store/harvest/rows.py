@@ -32,6 +32,7 @@ class SourceRow:
     lease_owner: str | None = None
     lease_until: int | None = None
     validate_records: bool = False  # check each payload against its schema
+    reconcile_every: int | None = None  # seconds between scheduled reconciliations
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def source_row(row: Any) -> SourceRow:
                      row.earliest_datestamp, row.deleted_record, row.compression,
                      load_list(row.quirks), row.repository_name, row.last_complete_from,
                      row.last_complete_run, row.lease_owner, row.lease_until,
-                     bool(row.validate_records))
+                     bool(row.validate_records), row.reconcile_every)
 
 
 def run_row(row: Any) -> RunRow:

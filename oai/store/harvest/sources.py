@@ -38,7 +38,8 @@ class SourceQueries(HarvestBase):
     def add_source(self, name: str, base_url: str, metadata_prefix: str = "oai_dc",
                    set_specs: Sequence[str] = (), min_interval: float | None = None,
                    profile: dict[str, Any] | None = None,
-                   validate_records: bool = False) -> SourceRow:
+                   validate_records: bool = False,
+                   reconcile_every: int | None = None) -> SourceRow:
         def work(conn: Connection) -> None:
             if conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar():
                 raise SourceExists(f"a source named {name!r} already exists")
@@ -46,7 +47,8 @@ class SourceQueries(HarvestBase):
                 name=name, base_url=base_url, metadata_prefix=metadata_prefix,
                 set_specs=dump_list(set_specs), min_interval=min_interval,
                 created=self.store.clock_in(conn), quirks="[]",
-                validate_records=validate_records, **_profile(profile or {})))
+                validate_records=validate_records, reconcile_every=reconcile_every,
+                **_profile(profile or {})))
         self._write(work)
         return self.require_source(name)
 
@@ -75,7 +77,9 @@ class SourceQueries(HarvestBase):
     def edit_source(self, source_id: int, *, base_url: str | None = None,
                     metadata_prefix: str | None = None, set_specs: Sequence[str] | None = None,
                     min_interval: float | None = None, clear_interval: bool = False,
-                    validate_records: bool | None = None) -> None:
+                    validate_records: bool | None = None,
+                    reconcile_every: int | None = None, clear_reconcile: bool = False,
+                    ) -> None:
         """Change a source's definition. A new prefix or set list describes another list, so
         the incremental state is dropped: the next run harvests everything again."""
         values: dict[str, Any] = {}
@@ -89,6 +93,8 @@ class SourceQueries(HarvestBase):
             values["min_interval"] = min_interval
         if validate_records is not None:
             values["validate_records"] = validate_records
+        if reconcile_every is not None or clear_reconcile:
+            values["reconcile_every"] = reconcile_every
         if metadata_prefix is not None or set_specs is not None:
             values.update(last_complete_from=None, last_complete_run=None)
         if values:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_duplicates"
-down_revision = "0005"
+down_revision = "0006_reconcile"
 branch_labels = None
 depends_on = None
 
