@@ -5,6 +5,7 @@ own short transaction, retried on a fresh connection when the database connectio
 """
 
 from oai.store.harvest.pages import PageWriter
+from oai.store.harvest.publishing import PublishQueries
 from oai.store.harvest.records import RecordQueries
 from oai.store.harvest.rows import (
     HarvestedRow,
@@ -19,7 +20,7 @@ from oai.store.harvest.runs import RunQueries
 from oai.store.harvest.sources import SourceExists, SourceHeld, SourceQueries, UnknownSource
 
 
-class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries):
+class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries, PublishQueries):
     """Harvest state over the same engine as the provider's store."""
 
 

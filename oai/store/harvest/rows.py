@@ -32,6 +32,13 @@ class SourceRow:
     lease_owner: str | None = None
     lease_until: int | None = None
     validate_records: bool = False  # check each payload against its schema
+    publish: bool = False  # served by the provider as set source:NAME
+    extra_prefixes: tuple[str, ...] = ()  # formats harvested besides metadata_prefix
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every format harvested, metadata_prefix first."""
+        return (self.metadata_prefix, *self.extra_prefixes)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class WindowRow:
     complete_list_size: int | None
     pages: int
     attempts: int
+    prefix: str | None = None  # the format it lists; None: the source's metadata_prefix
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,8 @@ def source_row(row: Any) -> SourceRow:
                      row.earliest_datestamp, row.deleted_record, row.compression,
                      load_list(row.quirks), row.repository_name, row.last_complete_from,
                      row.last_complete_run, row.lease_owner, row.lease_until,
-                     bool(row.validate_records))
+                     bool(row.validate_records), bool(row.publish),
+                     load_list(row.extra_prefixes))
 
 
 def run_row(row: Any) -> RunRow:
@@ -140,4 +149,4 @@ def run_row(row: Any) -> RunRow:
 def window_row(row: Any) -> WindowRow:
     return WindowRow(row.id, row.run_id, row.position, row.set_spec, row.from_date,
                      row.until_date, row.status, row.token, row.cursor,
-                     row.complete_list_size, row.pages, row.attempts)
+                     row.complete_list_size, row.pages, row.attempts, row.prefix)
