@@ -24,7 +24,10 @@ from oai.protocol.errors import BadResumptionToken
 from oai.protocol.syntax import is_metadata_prefix, is_set_spec
 from oai.protocol.xmltext import has_illegal_xml_chars
 
-_FORMAT = 1
+# 2: last_id is the served OAI identifier (local and published records list together);
+# 1: it was a local record's id, which the provider still accepts (`ListPosition.local_id`)
+_FORMAT = 2
+_FORMATS = (1, 2)
 _MAC_BYTES = 16
 # What we issue: base64url, a dot, base64url. Anything else (non-ASCII included) is foreign.
 _SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -49,6 +52,7 @@ class ListPosition:
     last_id: str
     cursor: int
     complete_list_size: int
+    local_id: bool = False  # last_id is a local record id (a token issued before format 2)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ class TokenCodec:
                                ensure_ascii=True).encode("ascii"))
         return f"{body}.{self._mac(body)}"
 
-    def _open(self, token: str, kind: str) -> list[object]:
+    def _open(self, token: str, kind: str, formats: tuple[int, ...] = (_FORMAT,),
+              ) -> list[object]:
         if _SHAPE.fullmatch(token) is None:
             raise BadResumptionToken("the resumption token is not one this repository issued")
         body, _, mac = token.partition(".")
@@ -96,11 +101,11 @@ class TokenCodec:
         except (ValueError, RecursionError):
             raise BadResumptionToken(_MALFORMED) from None
         if type(decoded) is not list or not decoded or type(decoded[0]) is not int \
-                or decoded[0] != _FORMAT:
+                or decoded[0] not in formats:
             raise BadResumptionToken("the resumption token has an unknown format")
         if decoded[1:2] != [kind]:
             raise BadResumptionToken("the resumption token belongs to another verb")
-        return decoded[2:]
+        return [decoded[0], *decoded[2:]] if len(formats) > 1 else decoded[2:]
 
     def encode_list(self, position: ListPosition) -> str:
         p = position
@@ -109,7 +114,7 @@ class TokenCodec:
                                    p.complete_list_size])
 
     def decode_list(self, token: str, verb: str) -> ListPosition:
-        fields = self._open(token, verb)
+        version, *fields = self._open(token, verb, _FORMATS)
         if len(fields) != 8:
             raise BadResumptionToken(_MALFORMED)
         position = ListPosition(
@@ -122,6 +127,7 @@ class TokenCodec:
             last_id=_text(fields[5], _is_record_id),
             cursor=_int(fields[6], 0, _MAX_COUNT),
             complete_list_size=_int(fields[7], 0, _MAX_COUNT),
+            local_id=version == 1,
         )
         p = position
         # what every token we issue satisfies: its position lies inside its window
@@ -135,7 +141,7 @@ class TokenCodec:
         return self._seal("ListSets", [p.last_spec, p.cursor, p.complete_list_size])
 
     def decode_sets(self, token: str) -> SetListPosition:
-        fields = self._open(token, "ListSets")
+        fields = self._open(token, "ListSets", _FORMATS)[1:]  # unchanged in format 2
         if len(fields) != 3:
             raise BadResumptionToken(_MALFORMED)
         position = SetListPosition(_text(fields[0], is_set_spec), _int(fields[1], 0, _MAX_COUNT),
