@@ -93,6 +93,10 @@ class Provider:
         self._descriptions = description_elements([
             oai_identifier(config.repository_identifier, self.oai_identifier("123456")),
             *identify_descriptions(config.identify).values()])
+        # Published records keep their origins' identifiers, which the oai-identifier
+        # description (all identifiers are oai:<repositoryIdentifier>:...) would misstate
+        self._descriptions_published = description_elements(
+            list(identify_descriptions(config.identify).values()))
         # the about container of a record, from its licence; None: records have none
         self._about = (about_writer(config.about_rights, accepts_any_uri)
                        if config.about_rights is not None else None)
@@ -176,7 +180,8 @@ class Provider:
             "<deletedRecord>persistent</deletedRecord>",
             f"<granularity>{GRANULARITY.value}</granularity>",
             compression,
-            self._descriptions,
+            (self._descriptions_published if self.records.published.earliest() is not None
+             else self._descriptions),
             "</Identify>",
         ]
 
