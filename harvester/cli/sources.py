@@ -135,10 +135,9 @@ def add(ctx: CliContext, name: str, url: str, prefixes: tuple[str, ...],
             click.echo(f"  {line}")
     if published is not None:
         click.echo(_publish_line(source.name, published))
-    if report is not None:
-        if report.identify.deleted_record in ("no", "transient"):
-            click.echo("  note: this repository does not keep every deletion; run "
-                       f"'oai harvest run {name} --full' now and then to catch them")
+    if report is not None and report.identify.deleted_record in ("no", "transient"):
+        click.echo("  note: this repository does not keep every deletion; run "
+                   f"'oai harvest run {name} --full' now and then to catch them")
 
 
 @harvest.command("edit")

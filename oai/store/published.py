@@ -136,7 +136,7 @@ def _sync_batch(sql: Sql, source: SourceInfo, ids: list[str], reserved: str | No
     clause, keys = sql.in_list("i", ids)
     existing: dict[str, dict[str, tuple[Any, ...]]] = {}
     owners: dict[str, int] = {}
-    for ident, prefix, owner, deleted, xml, origin, datestamp, about in sql.run(
+    for ident, prefix, owner, deleted, xml, origin, _datestamp, about in sql.run(
             "SELECT identifier, prefix, source_id, deleted, xml, origin_datestamp, datestamp, "
             f"about FROM published_records WHERE identifier IN {clause}", keys):
         owners.setdefault(ident, int(owner))
@@ -168,7 +168,7 @@ def _sync_batch(sql: Sql, source: SourceInfo, ids: list[str], reserved: str | No
         want = desired.get(ident, {})
         have = existing.get(ident, {})
         rows: dict[str, tuple[bool, str | None, str | None, str | None]] = dict(want)
-        for prefix, (deleted, _xml, origin, _about) in have.items():
+        for prefix, (_deleted, _xml, origin, _about) in have.items():
             if prefix not in rows:  # no longer published in that format: a tombstone
                 rows[prefix] = (True, None, origin, None)
         if not rows:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 
 from oai.store.harvest.base import HarvestBase
-from oai.store.harvest.rows import RESUMABLE, RunRow, WindowRow, run_row, window_row
 from oai.store.harvest.publishing import publish_sync
+from oai.store.harvest.rows import RESUMABLE, RunRow, WindowRow, run_row, window_row
 from oai.store.tables import harvested, runs, sources, windows
 
 # (set, from, until) or (set, from, until, prefix): a list in one of the source's extra

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from oai.store.errors import StoreError
 from oai.store.harvest.base import HarvestBase
-from oai.store.harvest.rows import SourceRow, source_row
 from oai.store.harvest.publishing import sql_of
+from oai.store.harvest.rows import SourceRow, source_row
 from oai.store.published import tombstone_source
 from oai.store.tables import dump_list, harvested, harvested_formats, sources
 
