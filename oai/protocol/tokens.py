@@ -24,9 +24,10 @@ from oai.protocol.errors import BadResumptionToken
 from oai.protocol.syntax import is_metadata_prefix, is_set_spec
 from oai.protocol.xmltext import has_illegal_xml_chars
 
-# 2: last_id is the served OAI identifier (local and published records list together);
-# 1: it was a local record's id, which the provider still accepts (`ListPosition.local_id`)
-_FORMAT = 2
+# List tokens: 1 when the last record served is a local one (last_id is its local id: the
+# tokens of a store without published records are those issued before format 2 existed), 2
+# when it is a published one (last_id is its OAI identifier). Set tokens: always 1.
+_FORMAT = 1
 _FORMATS = (1, 2)
 _MAC_BYTES = 16
 # What we issue: base64url, a dot, base64url. Anything else (non-ASCII included) is foreign.
@@ -52,7 +53,7 @@ class ListPosition:
     last_id: str
     cursor: int
     complete_list_size: int
-    local_id: bool = False  # last_id is a local record id (a token issued before format 2)
+    local_id: bool = True  # last_id is a local record's id (else a published identifier)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ class TokenCodec:
         digest = hmac.new(self._secret, body.encode("ascii"), hashlib.sha256).digest()
         return _b64(digest[:_MAC_BYTES])
 
-    def _seal(self, kind: str, payload: list[object]) -> str:
-        body = _b64(json.dumps([_FORMAT, kind, *payload], separators=(",", ":"),
+    def _seal(self, kind: str, payload: list[object], version: int = _FORMAT) -> str:
+        body = _b64(json.dumps([version, kind, *payload], separators=(",", ":"),
                                ensure_ascii=True).encode("ascii"))
         return f"{body}.{self._mac(body)}"
 
@@ -111,7 +112,7 @@ class TokenCodec:
         p = position
         return self._seal(p.verb, [p.prefix, p.set_spec, p.from_epoch, p.until_epoch,
                                    p.last_datestamp, p.last_id, p.cursor,
-                                   p.complete_list_size])
+                                   p.complete_list_size], 1 if p.local_id else 2)
 
     def decode_list(self, token: str, verb: str) -> ListPosition:
         version, *fields = self._open(token, verb, _FORMATS)
@@ -141,7 +142,7 @@ class TokenCodec:
         return self._seal("ListSets", [p.last_spec, p.cursor, p.complete_list_size])
 
     def decode_sets(self, token: str) -> SetListPosition:
-        fields = self._open(token, "ListSets", _FORMATS)[1:]  # unchanged in format 2
+        fields = self._open(token, "ListSets")
         if len(fields) != 3:
             raise BadResumptionToken(_MALFORMED)
         position = SetListPosition(_text(fields[0], is_set_spec), _int(fields[1], 0, _MAX_COUNT),

@@ -286,8 +286,9 @@ class Provider:
             last = page[-1]
             size = max(pos.complete_list_size, returned + 1)
             next_pos = ListPosition(verb, pos.prefix, pos.set_spec, pos.from_epoch,
-                                    pos.until_epoch, last.datestamp, last.identifier, returned,
-                                    size)
+                                    pos.until_epoch, last.datestamp,
+                                    last.identifier if last.local_id is None else last.local_id,
+                                    returned, size, local_id=last.local_id is not None)
             out.append(_token_element(self.codec.encode_list(next_pos), cursor, size))
         elif token is not None:
             out.append(_token_element("", cursor, returned))
