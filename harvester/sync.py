@@ -212,7 +212,7 @@ class SourceHarvester:
         else:
             start = None
         run = self.hstore.start_run(self.source.id, mode, start, until, response_date,
-                                    [(s, start, until) for s in sets])
+                                    self._plan(sets, start, until))
         self._emit({"event": "start", "run": run.id, "mode": mode, "from": start,
                     "until": until, "lists": len(sets)})
         return run, False
@@ -269,7 +269,14 @@ class SourceHarvester:
         now = self._server_now or format_datestamp(self.hstore.now())
         sets: list[str | None] = list(self.source.set_specs) or [None]
         self._emit({"event": "catch-up", "run": run.id, "from": start})
-        return self.hstore.catch_up(run, [(s, start, None) for s in sets], now)
+        return self.hstore.catch_up(run, self._plan(sets, start, None), now)
+
+    def _plan(self, sets: list[str | None], start: str | None,
+              until: str | None) -> list[tuple[str | None, ...]]:
+        """One list per set and format: the metadata_prefix's first (the records' headers
+        and payloads), then each extra format's (payloads beside them)."""
+        return [(s, start, until, prefix) for prefix in (None, *self.source.extra_prefixes)
+                for s in sets]
 
     def _harvest_window(self, run: RunRow, window: WindowRow) -> None:
         args: Args = (self._first_args(window) if window.token is None
@@ -328,7 +335,8 @@ class SourceHarvester:
                     "quarantined": len(page.quarantined), "repairs": page.repairs})
 
     def _first_args(self, window: WindowRow) -> Args:
-        return {"metadataPrefix": self.source.metadata_prefix, "set": window.set_spec,
+        return {"metadataPrefix": window.prefix or self.source.metadata_prefix,
+                "set": window.set_spec,
                 "from": request_date(window.from_date, self.granularity),
                 "until": request_date(window.until_date, self.granularity)}
 

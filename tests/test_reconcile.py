@@ -315,3 +315,42 @@ def test_a_harvest_since_a_partial_sweep_starts_it_over(
     assert again["status"] == "complete" and again["swept"] == 120
     status = json.loads(oai("harvest", "status", "src", "--json").stdout)
     assert status["last_reconciliation"]["id"] == 2
+
+
+def test_tombstones_of_a_published_source_are_served_as_deleted(
+        source: tuple[ChangingSource, str], oai: Run, database_url: str) -> None:
+    """What reconciliation tombstones leaves the aggregate too: a harvester of the published
+    set sees those records deleted, with a newer datestamp, and nothing else changed."""
+    from oai.provider.app import create_app
+    from tests.conftest import NS, OAIClient, make_config
+
+    src, url = source
+    assert oai("harvest", "add", "src", url, "--publish").returncode == 0
+    assert oai("harvest", "run", "src").returncode == 0
+    store = Store.open(database_url)
+    try:
+        client = OAIClient(create_app(make_config(page_size=500, base_url=None),
+                                      store).test_client())
+
+        def headers() -> dict[str, tuple[bool, str]]:
+            listed = client(verb="ListIdentifiers", metadataPrefix="oai_dc", set="source:src")
+            return {h.findtext("o:identifier", namespaces=NS) or "":
+                    (h.get("status") == "deleted", h.findtext("o:datestamp", namespaces=NS)
+                     or "") for h in listed.iterfind("o:ListIdentifiers/o:header", NS)}
+
+        before = headers()
+        assert len(before) == 120 and not any(d for d, _ in before.values())
+        ids = sorted(src.items)
+        src.tick(3600)
+        for i in ids[:4]:
+            src.delete(i)
+        applied = result(oai("reconcile", "src", "--apply", "--json"))
+        assert applied["tombstoned"] == 4
+        after = headers()
+        assert {i for i, (d, _) in after.items() if d} == set(ids[:4])
+        assert all(after[i][1] > before[i][1] for i in ids[:4])
+        assert {i: after[i] for i in ids[4:]} == {i: before[i] for i in ids[4:]}
+        got = client(verb="GetRecord", metadataPrefix="oai_dc", identifier=ids[0])
+        assert got.find("o:GetRecord/o:record/o:header", NS).get("status") == "deleted"
+    finally:
+        store.close()

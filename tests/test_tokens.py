@@ -92,7 +92,7 @@ def test_a_resigned_untouched_payload_still_works(harvestable: OAIClient, secret
 # (payload index, value): fields of [format, verb, prefix, set, from, until, last datestamp,
 # last id, cursor, size] that no token of ours can hold.
 LIST_TAMPERING: list[tuple[int, Any]] = [
-    (0, 2), (0, True), (0, 1.0), (0, "1"),
+    (0, 3), (0, True), (0, 1.0), (0, "1"),
     (2, 5), (2, None), (2, ""), (2, "é"), (2, "oai dc"), (2, ["oai_dc"]),
     (3, 5), (3, ""), (3, "a::b"), (3, "é"), (3, ["s1"]), (3, {"s": 1}),
     (4, 10**30), (4, -10**30), (4, "2020-01-01"), (4, True), (4, 1.5), (4, EPOCH_MAX + 1),

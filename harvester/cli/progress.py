@@ -115,3 +115,37 @@ def make_reporter(names: list[str], as_json: bool) -> Reporter:
     if sys.stderr.isatty():
         return LiveReporter(names)
     return QuietReporter()
+
+
+class CountBar:
+    """A bar with ETA on stderr for a long pass over a known number of items (publishing a
+    source); nothing when stderr is not a terminal."""
+
+    def __init__(self, label: str, total: int | None) -> None:
+        self._progress: Any = None
+        if sys.stderr.isatty() and total:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                                      TimeRemainingColumn(), console=_console(),
+                                      transient=True)
+            self._task = self._progress.add_task(label, total=total)
+
+    def __enter__(self) -> CountBar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, count: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, count)

@@ -45,6 +45,45 @@ def _every(value: str | None) -> tuple[int | None, bool]:
         fail(f"--reconcile-every: {exc}")
 
 
+def _prefixes(values: tuple[str, ...]) -> tuple[str, ...]:
+    """--prefix values (repeated, or comma-separated): the first is the source's
+    metadataPrefix, the others are harvested beside it."""
+    found = tuple(dict.fromkeys(p.strip() for v in values for p in v.split(",")))
+    if not found or any(not p for p in found):
+        fail("--prefix needs a metadataPrefix")
+    return found
+
+
+def _check_extras(report: Any, extras: tuple[str, ...]) -> None:
+    offered = [f.prefix for f in report.formats]
+    for prefix in extras:
+        if prefix not in offered:
+            fail(f"the repository does not offer metadataPrefix {prefix!r} (it offers "
+                 f"{', '.join(offered) or 'none'}) (use --no-check to save the source anyway)")
+
+
+def _publish(ctx: CliContext, hstore: Any, source: Any, publish: bool) -> dict[str, Any]:
+    """Publish or unpublish a source, with a progress bar over its records."""
+    from harvester.cli.progress import CountBar
+
+    total, _ = hstore.counts(source.id)
+    with CountBar(f"publishing {source.name}" if publish else f"unpublishing {source.name}",
+                  total if publish else None) as bar:
+        changed = hstore.set_publish(source.id, publish,
+                                     f"oai:{ctx.config.repository_identifier}:",
+                                     progress=bar.advance)
+    return {"published": publish, "changed": changed, **hstore.published_counts(source.id)}
+
+
+def _publish_line(name: str, result: dict[str, Any]) -> str:
+    if result["published"]:
+        return (f"  published as set source:{name}: {result['served']} records served "
+                f"({result['served_deleted']} deleted), {result['collisions']} not served "
+                "(their identifier is another source's or this repository's)")
+    return (f"  unpublished: {result['changed']} records are now served as deleted in set "
+            f"source:{name}")
+
+
 def _check_sets(set_specs: tuple[str, ...]) -> None:
     for spec in set_specs:
         if not spec.strip():
@@ -54,7 +93,9 @@ def _check_sets(set_specs: tuple[str, ...]) -> None:
 @harvest.command("add")
 @click.argument("name")
 @click.argument("url")
-@click.option("--prefix", default="oai_dc", show_default=True, help="metadataPrefix.")
+@click.option("--prefix", "prefixes", multiple=True, default=("oai_dc",), show_default=True,
+              help="metadataPrefix; repeat (or comma-separate) to harvest several formats, "
+                   "the first one giving the records' headers.")
 @click.option("--set", "set_specs", multiple=True, metavar="SPEC",
               help="Harvest only this set (repeatable; any setSpec the server lists).")
 @click.option("--rate-limit", type=click.FloatRange(min=0), metavar="SECONDS",
@@ -67,38 +108,46 @@ def _check_sets(set_specs: tuple[str, ...]) -> None:
 @click.option("--reconcile-every", "every", metavar="DURATION",
               help="Reconcile the copy with the source this often (30m, 12h, 7d, 2w), after "
                    "the harvest of `oai harvest run`; `off` (the default) never.")
+@click.option("--publish", is_flag=True,
+              help="Serve its records from this repository's provider, as set source:NAME, "
+                   "with provenance.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
 @pass_ctx
-def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str, ...],
-        rate_limit: float | None, no_check: bool, validate_records: bool, every: str | None,
-        as_json: bool) -> None:
+def add(ctx: CliContext, name: str, url: str, prefixes: tuple[str, ...],
+        set_specs: tuple[str, ...], rate_limit: float | None, no_check: bool,
+        validate_records: bool, every: str | None, publish: bool, as_json: bool) -> None:
     """Define the source NAME at base URL URL, after checking that the server offers it."""
     check_name(name)
     url = check_url(url)
     _check_sets(set_specs)
     reconcile_every, scheduled = _every(every)
-    if not prefix.strip():
-        fail("--prefix needs a metadataPrefix")
+    prefix, *extras = _prefixes(prefixes)
     hstore = hstore_for(ctx, write=True)
     if hstore.get_source(name) is not None:
         fail(f"a source named {name!r} already exists (see 'oai harvest edit')")
     report = None if no_check else _check(ctx, url, prefix, set_specs, rate_limit)
+    if report is not None:
+        _check_extras(report, tuple(extras))
     source = hstore.add_source(name, url, prefix, set_specs, rate_limit,
                                profile=_profile(report) if report else None,
                                validate_records=validate_records,
-                               reconcile_every=reconcile_every)
+                               reconcile_every=reconcile_every, extra_prefixes=extras)
     suggestion = _suggestion(name, report) if report is not None and not scheduled else None
+    published = _publish(ctx, hstore, source, True) if publish else None
     if as_json:
         click.echo(json.dumps({"name": source.name, "url": source.base_url,
-                               "prefix": source.metadata_prefix, "sets": list(source.set_specs),
+                               "prefix": source.metadata_prefix,
+                               "prefixes": list(source.prefixes),
+                               "sets": list(source.set_specs),
                                "validate": source.validate_records,
                                "reconcile_every": source.reconcile_every,
                                "suggestion": suggestion,
+                               "publish": publish,
                                "checked": report is not None,
                                **({"records": report.records, **_profile(report)}
                                   if report else {})}))
         return
-    click.echo(f"added source {source.name}: {source.base_url} ({source.metadata_prefix}"
+    click.echo(f"added source {source.name}: {source.base_url} ({', '.join(source.prefixes)}"
                + (f", sets {', '.join(source.set_specs)}" if source.set_specs else "")
                + (", records validated" if source.validate_records else "")
                + (f", reconciled every {_show(source.reconcile_every)}"
@@ -106,6 +155,8 @@ def add(ctx: CliContext, name: str, url: str, prefix: str, set_specs: tuple[str,
     if report is not None:
         for line in report.lines():
             click.echo(f"  {line}")
+    if published is not None:
+        click.echo(_publish_line(source.name, published))
     if suggestion:
         click.echo(f"  note: {suggestion}")
 
@@ -130,7 +181,9 @@ def _suggestion(name: str, report: Any) -> str | None:
 @harvest.command("edit")
 @click.argument("name")
 @click.option("--url", help="New base URL.")
-@click.option("--prefix", help="New metadataPrefix (the next run harvests everything).")
+@click.option("--prefix", "prefixes", multiple=True,
+              help="New metadataPrefix, or several (repeated or comma-separated; the next "
+                   "run harvests everything).")
 @click.option("--set", "set_specs", multiple=True, metavar="SPEC",
               help="Harvest only these sets from now on (repeatable; replaces the list).")
 @click.option("--all-sets", is_flag=True, help="Harvest the whole repository again.")
@@ -142,11 +195,14 @@ def _suggestion(name: str, report: Any) -> str | None:
               help="Check (or stop checking) each harvested record against its schema.")
 @click.option("--reconcile-every", "every", metavar="DURATION",
               help="Reconcile this often (30m, 12h, 7d, 2w) after harvests; `off` never.")
+@click.option("--publish/--no-publish", default=None,
+              help="Serve its records from this repository's provider (set source:NAME), "
+                   "or stop: they are then served as deleted.")
 @pass_ctx
-def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
+def edit(ctx: CliContext, name: str, url: str | None, prefixes: tuple[str, ...],
          set_specs: tuple[str, ...], all_sets: bool, rate_limit: float | None,
          no_rate_limit: bool, no_check: bool, validate_records: bool | None,
-         every: str | None) -> None:
+         every: str | None, publish: bool | None) -> None:
     """Change how source NAME is harvested. A new prefix or set list starts the copy over at
     the next run (the records held stay until then)."""
     if set_specs and all_sets:
@@ -159,21 +215,30 @@ def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
     source = hstore.require_source(name)
     new_url = check_url(url) if url is not None else None
     new_sets: tuple[str, ...] | None = () if all_sets else (set_specs or None)
+    prefix: str | None = None
+    extras: tuple[str, ...] | None = None
+    if prefixes:
+        prefix, *more = _prefixes(prefixes)
+        extras = tuple(more)
     if new_url is None and prefix is None and new_sets is None and rate_limit is None \
-            and not no_rate_limit and validate_records is None and not scheduled:
+            and not no_rate_limit and validate_records is None and not scheduled \
+            and publish is None:
         fail("nothing to change (see 'oai harvest edit --help')")
     if not no_check and (new_url or prefix or new_sets):
         report = _check(ctx, new_url or source.base_url, prefix or source.metadata_prefix,
                         new_sets if new_sets is not None else source.set_specs,
                         rate_limit if rate_limit is not None else source.min_interval)
+        _check_extras(report, extras if extras is not None else source.extra_prefixes)
         hstore.update_profile(source.id, **_profile(report))
     hstore.edit_source(source.id, base_url=new_url, metadata_prefix=prefix,
                        set_specs=new_sets, min_interval=rate_limit,
                        clear_interval=no_rate_limit, validate_records=validate_records,
                        reconcile_every=reconcile_every,
-                       clear_reconcile=scheduled and reconcile_every is None)
+                       clear_reconcile=scheduled and reconcile_every is None,
+                       extra_prefixes=extras)
     edited = hstore.require_source(name)
-    click.echo(f"edited source {edited.name}: {edited.base_url} ({edited.metadata_prefix}"
+    published = _publish(ctx, hstore, edited, publish) if publish is not None else None
+    click.echo(f"edited source {edited.name}: {edited.base_url} ({', '.join(edited.prefixes)}"
                + (f", sets {', '.join(edited.set_specs)}" if edited.set_specs else "")
                + (f", {edited.min_interval:g} s between requests" if edited.min_interval
                   else "") + (", records validated" if edited.validate_records else "")
@@ -181,6 +246,8 @@ def edit(ctx: CliContext, name: str, url: str | None, prefix: str | None,
                   if edited.reconcile_every else "") + ")")
     if source.last_complete_from and not edited.last_complete_from:
         click.echo("  the next run harvests everything again")
+    if published is not None:
+        click.echo(_publish_line(edited.name, published))
 
 
 @harvest.command("remove")
@@ -213,7 +280,9 @@ def list_sources(ctx: CliContext, as_json: bool) -> None:
                                    "prefix": source.metadata_prefix,
                                    "sets": list(source.set_specs),
                                    "rate_limit": source.min_interval,
-                                   "validate": source.validate_records}, ensure_ascii=False))
+                                   "validate": source.validate_records,
+                                   "prefixes": list(source.prefixes),
+                                   "publish": source.publish}, ensure_ascii=False))
         else:
             sets = f" sets={','.join(source.set_specs)}" if source.set_specs else ""
             click.echo(f"{source.name}\t{source.base_url}\t{source.metadata_prefix}{sets}")
@@ -247,7 +316,9 @@ def status(ctx: CliContext, name: str | None, as_json: bool) -> None:
             "quirks": list(source.quirks), "incremental_from": source.last_complete_from,
             "harvested_by": holder, "last_run": None,
             "reconcile_every": source.reconcile_every,
-            "last_reconciliation": _reconciliation(hstore, source.id, when)}
+            "last_reconciliation": _reconciliation(hstore, source.id, when),
+            "prefixes": list(source.prefixes), "publish": source.publish,
+            **({"published": hstore.published_counts(source.id)} if source.publish else {})}
         if last is not None:
             info["last_run"] = {
                 "id": last.id, "mode": last.mode, "status": last.status,

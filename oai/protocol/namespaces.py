@@ -13,6 +13,8 @@ EPRINTS = "http://www.openarchives.org/OAI/1.1/eprints"
 FRIENDS = "http://www.openarchives.org/OAI/2.0/friends/"
 BRANDING = "http://www.openarchives.org/OAI/2.0/branding/"
 RIGHTS = "http://www.openarchives.org/OAI/2.0/rights/"
+#: about containers of re-exposed (harvested) records
+PROVENANCE = "http://www.openarchives.org/OAI/2.0/provenance"
 #: The only appliesTo value rightsManifest.xsd allows: the records' metadata.
 RIGHTS_APPLIES_TO_METADATA = "http://www.openarchives.org/OAI/2.0/entity#metadata"
 
@@ -26,3 +28,4 @@ BRANDING_SCHEMA_URL = "http://www.openarchives.org/OAI/2.0/branding.xsd"
 #: <rightsManifest> (Identify), so the latter validates both.
 RIGHTS_SCHEMA_URL = "http://www.openarchives.org/OAI/2.0/rights.xsd"
 RIGHTS_MANIFEST_SCHEMA_URL = "http://www.openarchives.org/OAI/2.0/rightsManifest.xsd"
+PROVENANCE_SCHEMA_URL = "http://www.openarchives.org/OAI/2.0/provenance.xsd"

@@ -42,6 +42,8 @@ from oai.protocol.namespaces import (
     OAI_IDENTIFIER,
     OAI_IDENTIFIER_SCHEMA_URL,
     OAI_SCHEMA_URL,
+    PROVENANCE,
+    PROVENANCE_SCHEMA_URL,
     RIGHTS,
     RIGHTS_MANIFEST_SCHEMA_URL,
     XML,
@@ -81,6 +83,7 @@ NAMESPACE_SCHEMAS: dict[str, str] = {
     FRIENDS: FRIENDS_SCHEMA_URL,
     BRANDING: BRANDING_SCHEMA_URL,
     RIGHTS: RIGHTS_MANIFEST_SCHEMA_URL,  # includes rights.xsd: <rights> and <rightsManifest>
+    PROVENANCE: PROVENANCE_SCHEMA_URL,  # about containers of re-exposed records
 }
 
 #: Conventional prefix -> namespace of the protocol's own schemas, for `validate_fragment()`
@@ -91,6 +94,7 @@ FORMAT_PREFIXES: dict[str, str] = {
     "friends": FRIENDS,
     "branding": BRANDING,
     "rights": RIGHTS,
+    "provenance": PROVENANCE,
 }
 
 

@@ -24,7 +24,11 @@ from oai.protocol.errors import BadResumptionToken
 from oai.protocol.syntax import is_metadata_prefix, is_set_spec
 from oai.protocol.xmltext import has_illegal_xml_chars
 
+# List tokens: 1 when the last record served is a local one (last_id is its local id: the
+# tokens of a store without published records are those issued before format 2 existed), 2
+# when it is a published one (last_id is its OAI identifier). Set tokens: always 1.
 _FORMAT = 1
+_FORMATS = (1, 2)
 _MAC_BYTES = 16
 # What we issue: base64url, a dot, base64url. Anything else (non-ASCII included) is foreign.
 _SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -49,6 +53,7 @@ class ListPosition:
     last_id: str
     cursor: int
     complete_list_size: int
+    local_id: bool = True  # last_id is a local record's id (else a published identifier)
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,13 @@ class TokenCodec:
         digest = hmac.new(self._secret, body.encode("ascii"), hashlib.sha256).digest()
         return _b64(digest[:_MAC_BYTES])
 
-    def _seal(self, kind: str, payload: list[object]) -> str:
-        body = _b64(json.dumps([_FORMAT, kind, *payload], separators=(",", ":"),
+    def _seal(self, kind: str, payload: list[object], version: int = _FORMAT) -> str:
+        body = _b64(json.dumps([version, kind, *payload], separators=(",", ":"),
                                ensure_ascii=True).encode("ascii"))
         return f"{body}.{self._mac(body)}"
 
-    def _open(self, token: str, kind: str) -> list[object]:
+    def _open(self, token: str, kind: str, formats: tuple[int, ...] = (_FORMAT,),
+              ) -> list[object]:
         if _SHAPE.fullmatch(token) is None:
             raise BadResumptionToken("the resumption token is not one this repository issued")
         body, _, mac = token.partition(".")
@@ -96,20 +102,20 @@ class TokenCodec:
         except (ValueError, RecursionError):
             raise BadResumptionToken(_MALFORMED) from None
         if type(decoded) is not list or not decoded or type(decoded[0]) is not int \
-                or decoded[0] != _FORMAT:
+                or decoded[0] not in formats:
             raise BadResumptionToken("the resumption token has an unknown format")
         if decoded[1:2] != [kind]:
             raise BadResumptionToken("the resumption token belongs to another verb")
-        return decoded[2:]
+        return [decoded[0], *decoded[2:]] if len(formats) > 1 else decoded[2:]
 
     def encode_list(self, position: ListPosition) -> str:
         p = position
         return self._seal(p.verb, [p.prefix, p.set_spec, p.from_epoch, p.until_epoch,
                                    p.last_datestamp, p.last_id, p.cursor,
-                                   p.complete_list_size])
+                                   p.complete_list_size], 1 if p.local_id else 2)
 
     def decode_list(self, token: str, verb: str) -> ListPosition:
-        fields = self._open(token, verb)
+        version, *fields = self._open(token, verb, _FORMATS)
         if len(fields) != 8:
             raise BadResumptionToken(_MALFORMED)
         position = ListPosition(
@@ -122,6 +128,7 @@ class TokenCodec:
             last_id=_text(fields[5], _is_record_id),
             cursor=_int(fields[6], 0, _MAX_COUNT),
             complete_list_size=_int(fields[7], 0, _MAX_COUNT),
+            local_id=version == 1,
         )
         p = position
         # what every token we issue satisfies: its position lies inside its window

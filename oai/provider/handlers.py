@@ -44,8 +44,9 @@ from oai.protocol.writer import (
     set_spec_elements,
 )
 from oai.protocol.xmltext import escape_text
+from oai.provider.sources import RecordSources, Served
 from oai.provider.stylesheet import stylesheet_preamble
-from oai.store.repository import ListedRecord, Store
+from oai.store.repository import Store
 
 GRANULARITY = Granularity.SECONDS
 
@@ -85,11 +86,17 @@ class Provider:
         self._sleep = sleep
         self._id_prefix = f"oai:{config.repository_identifier}:"
         self._id_prefix_bytes = self._id_prefix.encode("ascii")
+        #: local and published records behind one interface (`oai.provider.sources`)
+        self.records = RecordSources(store, self._id_prefix)
         #: what goes between the XML declaration and the root: the stylesheet instruction
         self.preamble = stylesheet_preamble(config)
         self._descriptions = description_elements([
             oai_identifier(config.repository_identifier, self.oai_identifier("123456")),
             *identify_descriptions(config.identify).values()])
+        # Published records keep their origins' identifiers, which the oai-identifier
+        # description (all identifiers are oai:<repositoryIdentifier>:...) would misstate
+        self._descriptions_published = description_elements(
+            list(identify_descriptions(config.identify).values()))
         # the about container of a record, from its licence; None: records have none
         self._about = (about_writer(config.about_rights, accepts_any_uri)
                        if config.about_rights is not None else None)
@@ -122,30 +129,38 @@ class Provider:
             raise IdDoesNotExist(f"{identifier!r} is not an identifier of this repository")
         return identifier[len(self._id_prefix):]
 
-    def _header(self, row: ListedRecord) -> bytes:
+    def _header(self, row: Served) -> bytes:
         """A record's <header>; the one place headers are written (lists and GetRecord)."""
-        # local ids are validated against the record schema: only & needs escaping
-        identifier = self._id_prefix_bytes + row.id.replace("&", "&amp;").encode("utf-8")
+        if row.local_id is not None:
+            # local ids are validated against the record schema: only & needs escaping
+            identifier = (self._id_prefix_bytes
+                          + row.local_id.replace("&", "&amp;").encode("utf-8"))
+        else:
+            identifier = escape_text(row.identifier).encode("utf-8")
         specs = _set_specs_bytes(row.specs) if row.specs != "[]" else b""
         return header_bytes(identifier, _datestamp_bytes(row.datestamp), row.deleted, specs)
 
-    def _record(self, row: ListedRecord, about: bytes = b"") -> bytes:
+    def _record(self, row: Served, about: bytes = b"") -> bytes:
         """One <record>, as bytes around the stored fragment (the hot path of ListRecords),
-        with its `about` containers, if any."""
+        with its `about` containers, if any: a published record's provenance first."""
         if row.deleted or row.xml is None:
             return b"<record>%s</record>" % self._header(row)
         xml = row.xml if isinstance(row.xml, bytes) else row.xml.encode("utf-8")
+        if row.about is not None:
+            about = row.about.encode("utf-8") + about
         return b"<record>%s<metadata>%s</metadata>%s</record>" % (self._header(row), xml,
                                                                   about)
 
-    def _record_writer(self, page: list[ListedRecord]) -> Callable[[ListedRecord], bytes]:
+    def _record_writer(self, page: list[Served]) -> Callable[[Served], bytes]:
         """How to write the records of `page`: with about containers when configured (their
-        licences read in one query), else the plain hot path."""
+        licences read in one query; local records only), else the plain hot path."""
         about = self._about
         if about is None:
             return self._record
-        licences = self.store.record_licences([r.id for r in page if not r.deleted])
-        return lambda row: self._record(row, about(licences.get(row.id)))
+        licences = self.store.record_licences([r.local_id for r in page
+                                               if not r.deleted and r.local_id is not None])
+        return lambda row: self._record(row, about(licences.get(row.local_id))
+                                        if row.local_id is not None else b"")
 
     # -- verbs -----------------------------------------------------------------------------
 
@@ -160,12 +175,13 @@ class Provider:
             f"<baseURL>{escape_text(base_url)}</baseURL>",
             "<protocolVersion>2.0</protocolVersion>",
             emails,
-            f"<earliestDatestamp>{format_datestamp(self.store.earliest_datestamp())}"
+            f"<earliestDatestamp>{format_datestamp(self.records.earliest_datestamp())}"
             "</earliestDatestamp>",
             "<deletedRecord>persistent</deletedRecord>",
             f"<granularity>{GRANULARITY.value}</granularity>",
             compression,
-            self._descriptions,
+            (self._descriptions_published if self.records.published.earliest() is not None
+             else self._descriptions),
             "</Identify>",
         ]
 
@@ -174,7 +190,7 @@ class Provider:
         formats = registry()
         prefixes = list(formats)
         if identifier is not None:
-            found = self.store.record_formats(self.local_id(identifier))
+            found = self.records.record_formats(identifier)
             if found is None:
                 raise IdDoesNotExist(f"no record has the identifier {identifier!r}")
             prefixes = [p for p in prefixes if p in found]
@@ -230,11 +246,10 @@ class Provider:
     def _GetRecord(self, request: OAIRequest, base_url: str) -> list[str | bytes]:
         identifier = request.arguments["identifier"]
         prefix = request.arguments["metadataPrefix"]
-        local = self.local_id(identifier)
         if prefix not in registry():
             raise CannotDisseminateFormat(f"{prefix!r} is not a metadata format of this "
                                           "repository")
-        found = self.store.get_record(local, prefix)
+        found = self.records.get_record(identifier, prefix)
         if found is None:
             raise IdDoesNotExist(f"no record has the identifier {identifier!r}")
         row, in_format = found
@@ -263,15 +278,17 @@ class Provider:
         else:
             pos, page, more = self._first_page(request, limit, with_metadata)
             cursor = 0
-        render: Callable[[ListedRecord], bytes] = (self._record_writer(page) if with_metadata
-                                                    else self._header)
+        render: Callable[[Served], bytes] = (self._record_writer(page) if with_metadata
+                                              else self._header)
         out: list[str | bytes] = [f"<{verb}>", *map(render, page)]
         returned = cursor + len(page)
         if more:
             last = page[-1]
             size = max(pos.complete_list_size, returned + 1)
             next_pos = ListPosition(verb, pos.prefix, pos.set_spec, pos.from_epoch,
-                                    pos.until_epoch, last.datestamp, last.id, returned, size)
+                                    pos.until_epoch, last.datestamp,
+                                    last.identifier if last.local_id is None else last.local_id,
+                                    returned, size, local_id=last.local_id is not None)
             out.append(_token_element(self.codec.encode_list(next_pos), cursor, size))
         elif token is not None:
             out.append(_token_element("", cursor, returned))
@@ -279,7 +296,7 @@ class Provider:
         return out
 
     def _first_page(self, request: OAIRequest, limit: int,
-                    with_metadata: bool) -> tuple[ListPosition, list[ListedRecord], bool]:
+                    with_metadata: bool) -> tuple[ListPosition, list[Served], bool]:
         prefix = request.arguments["metadataPrefix"]
         if prefix not in registry():
             raise CannotDisseminateFormat(f"{prefix!r} is not a metadata format of this "
@@ -291,28 +308,29 @@ class Provider:
         bound = self.store.now() - self.config.safety_lag
         if request.until is not None:
             bound = min(bound, request.until.last_second)
-        page = self.store.list_page(prefix, set_spec, from_epoch, bound, None, limit + 1,
-                                    with_metadata)
+        page = self.records.list_page(prefix, set_spec, from_epoch, bound, None, limit + 1,
+                                      with_metadata)
         if not page:
             raise NoRecordsMatch("no records match the request")
         more = len(page) > limit
-        size = (self.store.count_list(prefix, set_spec, from_epoch, bound) if more
+        size = (self.records.count_list(prefix, set_spec, from_epoch, bound) if more
                 else len(page))
         position = ListPosition(request.verb, prefix, set_spec, from_epoch, bound, 0, "", 0,
                                 size)
         return position, page[:limit], more
 
     def _resume(self, pos: ListPosition, limit: int,
-                with_metadata: bool) -> tuple[list[ListedRecord], bool, ListPosition]:
+                with_metadata: bool) -> tuple[list[Served], bool, ListPosition]:
         """The page after the token's position within its frozen window.
 
         If records ahead of the cursor all changed since (so left the window), the window is
         widened to the present: their new versions are then served, and the page is never
         empty."""
-        after = (pos.last_datestamp, pos.last_id)
+        last_id = self._id_prefix + pos.last_id if pos.local_id else pos.last_id
+        after = (pos.last_datestamp, last_id)
         for attempt in range(3):
-            page = self.store.list_page(pos.prefix, pos.set_spec, pos.from_epoch,
-                                        pos.until_epoch, after, limit + 1, with_metadata)
+            page = self.records.list_page(pos.prefix, pos.set_spec, pos.from_epoch,
+                                          pos.until_epoch, after, limit + 1, with_metadata)
             if page:
                 return page[:limit], len(page) > limit, pos
             if attempt:

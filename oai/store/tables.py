@@ -331,3 +331,51 @@ reconcile_items = Table(
     # content sweeps: whether the payload differs from the local copy's (NULL: not compared)
     Column("differs", Boolean, nullable=True),
 )
+
+
+# -- the aggregate, re-served (migration 0008_publish) ------------------------------------
+# `harvest_sources.publish` says whether a source's records are served by the provider, and
+# `harvest_sources.extra_prefixes` (a JSON array) names the formats harvested besides
+# `metadata_prefix`; each list request sequence of a run says which one it harvests
+# (`harvest_windows.prefix`, NULL: the source's metadata_prefix).
+sources.append_column(Column("publish", Boolean, nullable=False, server_default="0"))
+sources.append_column(Column("extra_prefixes", Text, nullable=False, server_default="[]"))
+windows.append_column(Column("prefix", String(64), nullable=True))
+
+# The payload of a harvested record in each format besides the source's metadata_prefix
+# (which stays in harvested_records.metadata): as received, NULL for a deletion.
+harvested_formats = Table(
+    "harvested_formats",
+    metadata,
+    Column("source_id", Integer, ForeignKey("harvest_sources.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("identifier", String(500), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("metadata", Text, nullable=True),
+    Column("run_id", Integer, nullable=False),
+)
+
+# What the provider serves of published sources: one row per OAI identifier and format,
+# written in the same transaction as the harvested rows it derives from. `datestamp` is the
+# aggregator's own (when the copy last changed), so that these rows page by the same
+# (datestamp, identifier) keyset as local records; `xml` is the payload as received and
+# `about` its provenance container (both NULL for a tombstone, which stays forever). An
+# identifier belongs to the first source that published it (no foreign key: the tombstones of
+# a removed source stay served).
+published = Table(
+    "published_records",
+    metadata,
+    Column("identifier", String(500), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("source_id", Integer, nullable=False),
+    Column("set_spec", String(200), nullable=False),  # source:NAME
+    Column("datestamp", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("origin_datestamp", String(32), nullable=True),  # as the origin wrote it
+    Column("xml", Text, nullable=True),
+    Column("about", Text, nullable=True),
+    Index("ix_published_keyset", "prefix", "datestamp", "identifier"),
+    Index("ix_published_set_keyset", "prefix", "set_spec", "datestamp", "identifier"),
+    Index("ix_published_source", "source_id", "identifier"),
+)

@@ -6,6 +6,7 @@ own short transaction, retried on a fresh connection when the database connectio
 
 from oai.store.harvest.dupqueries import DuplicateQueries
 from oai.store.harvest.pages import PageWriter
+from oai.store.harvest.publishing import PublishQueries
 from oai.store.harvest.reconcile import ReconcileQueries
 from oai.store.harvest.records import RecordQueries
 from oai.store.harvest.report import ReportQueries
@@ -24,7 +25,7 @@ from oai.store.harvest.sources import SourceExists, SourceHeld, SourceQueries, U
 
 
 class HarvestStore(SourceQueries, RunQueries, PageWriter, RecordQueries, ReportQueries,
-                   DuplicateQueries, ReconcileQueries):
+                   DuplicateQueries, ReconcileQueries, PublishQueries):
     """Harvest state over the same engine as the provider's store."""
 
 

@@ -28,6 +28,7 @@ from oai.store.bulk import compiled
 from oai.store.harvest.base import HarvestBase
 from oai.store.harvest.duplicates import DuplicateMatcher
 from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
+from oai.store.published import Sql, source_info, sync
 from oai.store.tables import dump_list, harvested, quarantine, runs, windows
 
 _UPDATED = ("datestamp", "datestamp_epoch", "deleted", "set_specs", "metadata", "about",
@@ -62,13 +63,22 @@ class PageWriter(HarvestBase):
                 "before": (page.window_pages - 1) if page.window_pages is not None else None})
             if not moved:
                 return  # committed before the connection was lost
-            if latest:
+            sql = Sql(cursor, self.engine.dialect.paramstyle)
+            source = source_info(sql, run.source_id)
+            extra = window.prefix if window.prefix not in (None, source and source.prefix) \
+                else None
+            if latest and extra is not None:
+                upsert_formats(sql, run, extra, latest)
+            elif latest:
                 self._upsert_records(cursor, run, latest, page.response_date)
                 if page.judge is not None:
                     self._duplicates().apply(
                         cursor, run.source_id,
                         [(r.identifier, None if r.deleted else r.keys) for r in latest],
                         page.judge)
+            if latest and source is not None and source.publish:
+                sync(sql, run.source_id, [r.identifier for r in latest],
+                     self._now(sql))
             now = int(time.time())
             for q in page.quarantined:
                 self._execute(cursor, "quarantine", {
@@ -87,6 +97,15 @@ class PageWriter(HarvestBase):
                                                      "errors": json.dumps(errors[-200:])})
 
         self._write_raw(work)
+
+    def _now(self, sql: Sql) -> int:
+        """The datestamp clock inside the page's transaction (the store's, or its test
+        clock), for the published copies the page changes."""
+        if self.store._clock is not None:
+            return self.store._clock()
+        query = ("SELECT CAST(strftime('%s','now') AS INTEGER)" if sql.qmark
+                 else "SELECT FLOOR(EXTRACT(EPOCH FROM clock_timestamp()))")
+        return int(sql.run(query)[0][0])
 
     def _execute(self, cursor: Any, key: str, values: dict[str, Any]) -> int:
         """Run one of the compiled statements; the number of rows it touched."""
@@ -165,3 +184,14 @@ def _compiled(conn: Connection, statement: Any) -> tuple[str, list[str] | None]:
 def _set_list(set_specs: tuple[str, ...]) -> str:
     """A record's set list as stored (records share a handful: cached)."""
     return dump_list(set_specs)
+
+
+def upsert_formats(sql: Sql, run: RunRow, prefix: str, rows: list[RecordWrite]) -> None:
+    """A page of a list in one of the source's extra formats: the payloads go beside the
+    records (`harvested_formats`), which keep their metadata_prefix's header and payload."""
+    sql.many("INSERT INTO harvested_formats (source_id, identifier, prefix, deleted, metadata, "
+             "run_id) VALUES (:s, :i, :p, :d, :m, :r) ON CONFLICT (source_id, identifier, "
+             "prefix) DO UPDATE SET deleted = excluded.deleted, metadata = excluded.metadata, "
+             "run_id = excluded.run_id",
+             [{"s": run.source_id, "i": r.identifier, "p": prefix, "d": r.deleted,
+               "m": None if r.deleted else r.metadata, "r": run.id} for r in rows])

@@ -28,11 +28,12 @@ from sqlalchemy import (
 
 from oai.store.harvest.base import HarvestBase
 from oai.store.harvest.rows import RESUMABLE
-from oai.store.tables import harvested, reconcile_items, reconciliations, runs
+from oai.store.tables import harvested, reconcile_items, reconciliations, runs, sources
 
 CLASSES = ("missing", "stale", "changed", "gone", "agree")
 SAMPLES = 5
 _DROP_BATCH = 20_000
+_PUBLISH_BATCH = 1_000
 DONE = ("complete", "refused")  # a sweep that finished (what the schedule counts)
 Plan = Sequence[tuple[str | None, str | None]]  # (setSpec, from) of each list
 
@@ -341,5 +342,27 @@ class ReconcileQueries(HarvestBase):
                 .scalar_subquery(), **gone)).rowcount or 0
             unlisted = conn.execute(update(harvested).where(live, ~exists().where(mine))
                                     .values(**gone)).rowcount or 0
+            if reported or unlisted:
+                _republish(conn, source_id, run_id, self.store.clock_in(conn))
             return int(reported) + int(unlisted)
         return self._write(work)
+
+
+def _republish(conn: Connection, source_id: int, run_id: int, now: int) -> None:
+    """Serve the tombstones of a published source as deleted records, in the transaction
+    that made them, identifiers read in bounded batches (memory stays flat)."""
+    from oai.store.harvest.publishing import publish_sync
+
+    if not conn.execute(select(sources.c.publish).where(sources.c.id == source_id)).scalar():
+        return
+    after = ""
+    while True:
+        batch = list(conn.execute(
+            select(harvested.c.identifier)
+            .where(harvested.c.source_id == source_id, harvested.c.run_id == run_id,
+                   harvested.c.deleted.is_(True), harvested.c.identifier > after)
+            .order_by(harvested.c.identifier).limit(_PUBLISH_BATCH)).scalars())
+        if not batch:
+            return
+        publish_sync(conn, source_id, batch, now)
+        after = batch[-1]

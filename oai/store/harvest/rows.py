@@ -33,6 +33,13 @@ class SourceRow:
     lease_until: int | None = None
     validate_records: bool = False  # check each payload against its schema
     reconcile_every: int | None = None  # seconds between scheduled reconciliations
+    publish: bool = False  # served by the provider as set source:NAME
+    extra_prefixes: tuple[str, ...] = ()  # formats harvested besides metadata_prefix
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every format harvested, metadata_prefix first."""
+        return (self.metadata_prefix, *self.extra_prefixes)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class WindowRow:
     complete_list_size: int | None
     pages: int
     attempts: int
+    prefix: str | None = None  # the format it lists; None: the source's metadata_prefix
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,8 @@ def source_row(row: Any) -> SourceRow:
                      row.earliest_datestamp, row.deleted_record, row.compression,
                      load_list(row.quirks), row.repository_name, row.last_complete_from,
                      row.last_complete_run, row.lease_owner, row.lease_until,
-                     bool(row.validate_records), row.reconcile_every)
+                     bool(row.validate_records), row.reconcile_every, bool(row.publish),
+                     load_list(row.extra_prefixes))
 
 
 def run_row(row: Any) -> RunRow:
@@ -145,7 +154,7 @@ def run_row(row: Any) -> RunRow:
 def window_row(row: Any) -> WindowRow:
     return WindowRow(row.id, row.run_id, row.position, row.set_spec, row.from_date,
                      row.until_date, row.status, row.token, row.cursor,
-                     row.complete_list_size, row.pages, row.attempts)
+                     row.complete_list_size, row.pages, row.attempts, row.prefix)
 
 
 class DuplicateKeys(NamedTuple):

@@ -14,18 +14,22 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 
 from oai.store.harvest.base import HarvestBase
+from oai.store.harvest.publishing import publish_sync
 from oai.store.harvest.rows import RESUMABLE, RunRow, WindowRow, run_row, window_row
 from oai.store.tables import harvested, runs, sources, windows
 
-Plan = Sequence[tuple[str | None, str | None, str | None]]  # (set, from, until)
+# (set, from, until) or (set, from, until, prefix): a list in one of the source's extra
+# formats names its prefix (None: the source's metadata_prefix)
+Plan = Sequence[tuple[str | None, ...]]
 
 WATERMARK_MODES = ("full", "incremental")
 
 
 def _windows(run_id: int, plan: Plan, position: int = 0) -> list[dict[str, object]]:
-    return [{"run_id": run_id, "position": position + i, "set_spec": s, "from_date": f,
-             "until_date": u, "status": "pending", "pages": 0, "attempts": 0}
-            for i, (s, f, u) in enumerate(plan)]
+    return [{"run_id": run_id, "position": position + i, "set_spec": step[0],
+             "from_date": step[1], "until_date": step[2], "status": "pending", "pages": 0,
+             "attempts": 0, "prefix": step[3] if len(step) > 3 else None}
+            for i, step in enumerate(plan)]
 
 
 class RunQueries(HarvestBase):
@@ -129,7 +133,8 @@ class RunQueries(HarvestBase):
             conn.execute(update(windows).where(windows.c.id == window.id)
                          .values(status="split"))
             conn.execute(insert(windows), _windows(
-                window.run_id, [(window.set_spec, f, u) for f, u in parts], window.position))
+                window.run_id, [(window.set_spec, f, u, window.prefix) for f, u in parts],
+                window.position))
         self._write(work)
 
     def fail_window(self, window_id: int) -> None:
@@ -164,10 +169,13 @@ class RunQueries(HarvestBase):
     def reconcile(self, run: RunRow) -> int:
         """After a complete full harvest, records the source no longer lists are tombstoned."""
         def work(conn: Connection) -> int:
-            result = conn.execute(update(harvested).where(and_(
-                harvested.c.source_id == run.source_id, harvested.c.run_id != run.id,
-                harvested.c.deleted.is_(False))).values(deleted=True, metadata=None,
-                                                       schema_errors=None))
+            gone = and_(harvested.c.source_id == run.source_id, harvested.c.run_id != run.id,
+                        harvested.c.deleted.is_(False))
+            ids = list(conn.execute(select(harvested.c.identifier).where(gone)).scalars())
+            result = conn.execute(update(harvested).where(gone).values(
+                deleted=True, metadata=None, schema_errors=None))
+            if ids:  # published copies become tombstones in the same transaction
+                publish_sync(conn, run.source_id, ids, self.store.clock_in(conn))
             return int(result.rowcount or 0)
         return self._write(work)
 

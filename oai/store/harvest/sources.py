@@ -16,8 +16,10 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from oai.store.errors import StoreError
 from oai.store.harvest.base import HarvestBase
+from oai.store.harvest.publishing import sql_of
 from oai.store.harvest.rows import SourceRow, source_row
-from oai.store.tables import dump_list, harvested, sources
+from oai.store.published import tombstone_source
+from oai.store.tables import dump_list, harvested, harvested_formats, sources
 
 _BATCH = 5000
 
@@ -39,7 +41,8 @@ class SourceQueries(HarvestBase):
                    set_specs: Sequence[str] = (), min_interval: float | None = None,
                    profile: dict[str, Any] | None = None,
                    validate_records: bool = False,
-                   reconcile_every: int | None = None) -> SourceRow:
+                   reconcile_every: int | None = None,
+                   extra_prefixes: Sequence[str] = ()) -> SourceRow:
         def work(conn: Connection) -> None:
             if conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar():
                 raise SourceExists(f"a source named {name!r} already exists")
@@ -48,6 +51,7 @@ class SourceQueries(HarvestBase):
                 set_specs=dump_list(set_specs), min_interval=min_interval,
                 created=self.store.clock_in(conn), quirks="[]",
                 validate_records=validate_records, reconcile_every=reconcile_every,
+                extra_prefixes=dump_list(extra_prefixes),
                 **_profile(profile or {})))
         self._write(work)
         return self.require_source(name)
@@ -79,7 +83,7 @@ class SourceQueries(HarvestBase):
                     min_interval: float | None = None, clear_interval: bool = False,
                     validate_records: bool | None = None,
                     reconcile_every: int | None = None, clear_reconcile: bool = False,
-                    ) -> None:
+                    extra_prefixes: Sequence[str] | None = None) -> None:
         """Change a source's definition. A new prefix or set list describes another list, so
         the incremental state is dropped: the next run harvests everything again."""
         values: dict[str, Any] = {}
@@ -95,7 +99,9 @@ class SourceQueries(HarvestBase):
             values["validate_records"] = validate_records
         if reconcile_every is not None or clear_reconcile:
             values["reconcile_every"] = reconcile_every
-        if metadata_prefix is not None or set_specs is not None:
+        if extra_prefixes is not None:
+            values["extra_prefixes"] = dump_list(extra_prefixes)
+        if metadata_prefix is not None or set_specs is not None or extra_prefixes is not None:
             values.update(last_complete_from=None, last_complete_run=None)
         if values:
             self._write(lambda conn: conn.execute(
@@ -112,6 +118,9 @@ class SourceQueries(HarvestBase):
         if held.lease_owner and (held.lease_until or 0) > now:
             raise SourceHeld(f"the source is being harvested by {held.lease_owner}; "
                              "stop that run first")
+        # what it served stays served, as tombstones (incremental harvesters see them go)
+        self._write(lambda conn: tombstone_source(sql_of(conn), source_id,
+                                                  self.store.clock_in(conn)))
         removed = 0
         while True:
             def batch(conn: Connection) -> int:
@@ -119,6 +128,9 @@ class SourceQueries(HarvestBase):
                                         .where(harvested.c.source_id == source_id)
                                         .limit(_BATCH)).scalars())
                 if ids:
+                    conn.execute(delete(harvested_formats).where(and_(
+                        harvested_formats.c.source_id == source_id,
+                        harvested_formats.c.identifier.in_(ids))))
                     conn.execute(delete(harvested).where(and_(
                         harvested.c.source_id == source_id, harvested.c.identifier.in_(ids))))
                 return len(ids)
@@ -128,6 +140,8 @@ class SourceQueries(HarvestBase):
                 progress(count)
             if count < _BATCH:
                 break
+        self._write(lambda conn: conn.execute(delete(harvested_formats).where(
+            harvested_formats.c.source_id == source_id)))
         self._write(lambda conn: conn.execute(delete(sources).where(sources.c.id == source_id)))
         return removed
 
