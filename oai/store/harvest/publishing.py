@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, text, update
 
+from oai.store.errors import StoreError
 from oai.store.harvest.base import HarvestBase
 from oai.store.published import (
     LOCAL_PREFIX_KEY,
@@ -37,6 +38,36 @@ def publish_sync(conn: Connection, source_id: int, identifiers: list[str], now: 
     return sync(sql_of(conn), source_id, identifiers, now)
 
 
+class UnorderedCollation(StoreError):
+    """The database orders identifiers by a locale: published and local records could not be
+    listed in one order."""
+
+
+#: identifiers whose order differs between code points and every locale's collation
+_PROBE = ("a", "B", "_", "Z", "e", "\u00e9", "1", ":", "-", "oai:x", "oai-x", "A")
+
+
+def _require_code_point_order(conn: Connection) -> None:
+    """Published and local records are merged in Python by (datestamp, identifier): the
+    database must order identifiers as Python does (by code point). SQLite's default (BINARY)
+    does; on PostgreSQL that takes a C or C.UTF-8 collation, which the database's own ORDER BY
+    is asked to show (whatever the provider: libc, ICU)."""
+    if conn.dialect.name != "postgresql":
+        return
+    values = ", ".join(f"(:v{i})" for i in range(len(_PROBE)))
+    ordered = list(conn.execute(
+        text(f"SELECT v FROM (VALUES {values}) AS probe(v) ORDER BY v"),
+        {f"v{i}": v for i, v in enumerate(_PROBE)}).scalars())
+    if ordered != sorted(_PROBE):
+        collation = conn.execute(text(
+            "SELECT datcollate FROM pg_database WHERE datname = current_database()")).scalar()
+        raise UnorderedCollation(
+            f"cannot publish: this PostgreSQL database orders text by a locale ({collation}); "
+            "published and local records are listed in code-point order, which needs a "
+            "database created with a C collation "
+            "(createdb --locale=C.UTF-8 --locale-provider=libc --template=template0)")
+
+
 class PublishQueries(HarvestBase):
     def set_publish(self, source_id: int, publish: bool, local_prefix: str | None = None,
                     progress: Callable[[int], None] | None = None) -> int:
@@ -46,6 +77,8 @@ class PublishQueries(HarvestBase):
         that was killed is simply run again by `harvest edit --publish`); unpublishing turns
         every record the source served into a tombstone, in one transaction."""
         def flag(conn: Connection) -> int:
+            if publish:
+                _require_code_point_order(conn)
             if local_prefix is not None:
                 _put_setting(conn, LOCAL_PREFIX_KEY, local_prefix)
             conn.execute(update(sources).where(sources.c.id == source_id)
