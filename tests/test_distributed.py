@@ -257,3 +257,71 @@ def test_rabbitmq_as_the_broker(tmp_path: Path, redis_prefix: str,
                 conn.default_channel.queue_delete(f"{redis_prefix}harvest")
         _check_polite(providers)
         _check_copies(hstore, defined)
+
+
+def test_a_lease_of_another_machine_is_taken_over_only_after_expiry(store: Store,
+                                                                     clock: Any) -> None:
+    from harvester.lease import abandoned, machine_identity
+
+    hstore = HarvestStore(store)
+    source = hstore.add_source("far", "http://far.example.org/oai")
+    dead = "a@elsewhere:999999999:abcd"  # no such pid here, but it is not ours to judge
+    assert hstore.acquire_lease(source.id, dead, "other-boot:4026531836", 30, abandoned) is None
+    mine = f"b@here:{os.getpid()}:ef01"
+    assert hstore.acquire_lease(source.id, mine, machine_identity(), 30, abandoned) == dead
+    clock.tick(29)
+    assert hstore.acquire_lease(source.id, mine, machine_identity(), 30, abandoned) == dead
+    clock.tick(2)
+    assert hstore.acquire_lease(source.id, mine, machine_identity(), 30, abandoned) is None
+    # on this machine, a holder whose pid is gone is taken over at once
+    other = hstore.add_source("near", "http://near.example.org/oai")
+    assert hstore.acquire_lease(other.id, dead, machine_identity(), 30, abandoned) is None
+    assert hstore.acquire_lease(other.id, mine, machine_identity(), 30, abandoned) is None
+
+
+def test_redis_politeness_keeps_the_interval_and_frees_a_dead_holders_host(
+        redis_prefix: str) -> None:
+    from harvester.distributed.coordinator import RedisCoordinator
+
+    first, second = (RedisCoordinator(REDIS_URL, redis_prefix, lock_seconds=1.5)
+                     for _ in range(2))
+    url = "http://slow.example.org:8080/oai"
+    try:
+        with first.slots.hold(url, interval=0.4):
+            started = first.redis_slots._now_ms()
+        with second.slots.hold(url, interval=0.4):  # another "worker": waits the interval
+            assert second.redis_slots._now_ms() - started >= 400
+        # a holder that dies mid-request (never releases, never renews) frees the host
+        lock = first.client.lock(f"{redis_prefix}host:http://slow.example.org:8080:lock",
+                                 timeout=1.5)
+        assert lock.acquire(blocking=False)
+        waited = []
+        with second.slots.hold(url, check=lambda: waited.append(1)):
+            assert waited  # it had to wait for the expiry, checking for a stop meanwhile
+    finally:
+        first.close()
+        second.close()
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("celery", reason="the [distributed] extra is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+    env.update(OAI_DATABASE_URL=f"sqlite:///{tmp_path / 'h.sqlite'}",
+               OAI_BROKER_URL="redis://127.0.0.1:1/0")
+
+    def oai(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([OAI, *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+
+    assert oai("harvest", "add", "x", "http://127.0.0.1:1/oai", "--no-check").returncode == 0
+    bad = oai("harvest", "schedule", "x", "often")
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "duration" in bad.stderr
+    done = oai("harvest", "schedule", "x", "12h")
+    assert done.returncode == 0 and "every 12h" in done.stdout
+    shown = json.loads(oai("harvest", "status", "x", "--json").stdout)
+    assert shown["harvest_every"] == 12 * 3600 and shown["harvested_by"] is None
+    down = oai("harvest", "run", "--all", "--distributed")
+    assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
+    assert "cannot reach the broker or Redis" in down.stderr
+    window = oai("harvest", "run", "x", "--distributed", "--from", "2024-01-01")
+    assert window.returncode == 1 and "--from/--until" in window.stderr
