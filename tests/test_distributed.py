@@ -325,3 +325,32 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert "cannot reach the broker or Redis" in down.stderr
     window = oai("harvest", "run", "x", "--distributed", "--from", "2024-01-01")
     assert window.returncode == 1 and "--from/--until" in window.stderr
+
+
+def test_a_stopped_worker_interrupts_its_runs_and_another_resumes_them(
+        tmp_path: Path, redis_prefix: str, harvest_db: tuple[str, HarvestStore]) -> None:
+    db_url, hstore = harvest_db
+    with counting_providers(tmp_path, hosts=1, sets=2, records=150, delay=0.03) as providers:
+        defined = _define(hstore, providers, per_host=2)
+        cluster = Cluster(tmp_path, db_url, redis_prefix, REDIS_URL, tick=2)
+        try:
+            cluster.start("a")
+            assert cluster.oai("harvest", "run", "--all", "--distributed").returncode == 0
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                runs = [hstore.last_run(hstore.require_source(n).id) for n in defined]
+                if any(r is not None and r.status == "running" and r.pages >= 2 for r in runs):
+                    break
+                time.sleep(0.05)
+            worker = cluster.workers["a"]
+            worker.send_signal(signal.SIGTERM)  # Celery's warm shutdown
+            assert worker.wait(timeout=WAIT) == 0, cluster.logs()
+            statuses = {n: hstore.last_run(hstore.require_source(n).id) for n in defined}
+            assert "interrupted" in {r.status for r in statuses.values() if r}, cluster.logs()
+            assert all(s.lease_owner is None for s in hstore.list_sources())
+            cluster.start("b", "--beat")  # the tick resumes what was interrupted
+            _wait_complete(hstore, list(defined), cluster)
+        finally:
+            cluster.stop()
+        _check_polite(providers)
+        _check_copies(hstore, defined)
