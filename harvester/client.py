@@ -188,7 +188,8 @@ class OAIClient(Sickle):
     def _attempt(self, params: dict[str, str], attempt: int) -> FetchResult:
         """One request (following redirects), holding the host's slot, after the source's
         minimum interval."""
-        with self.slots.hold(self.endpoint, self.guard.check), self._source_lock:
+        with self.slots.hold(self.endpoint, self.guard.check, self.min_interval), \
+                self._source_lock:
             if self.min_interval > 0 and self._last_start is not None:
                 gap = self.min_interval - (time.monotonic() - self._last_start)
                 if gap > 0:

@@ -34,9 +34,11 @@ def machine_identity() -> str:
     return f"{boot}:{namespace}"
 
 
-def process_owner() -> str:
-    """This lease holder, as shown to people: host and pid, plus a nonce."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+def process_owner(label: str | None = None) -> str:
+    """This lease holder, as shown to people: host (or a worker's name, such as Celery's
+    `worker@host`) and pid, plus a random token (two runs of one process differ)."""
+    name = (label or socket.gethostname()).replace(":", "_")
+    return f"{name}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def abandoned(owner: str, node: str | None) -> bool:
@@ -59,11 +61,11 @@ class Lease:
     """Holds one source for this process while a run lasts."""
 
     def __init__(self, hstore: HarvestStore, source_id: int,
-                 seconds: int = DEFAULT_SECONDS) -> None:
+                 seconds: int = DEFAULT_SECONDS, label: str | None = None) -> None:
         self.hstore = hstore
         self.source_id = source_id
         self.seconds = max(3, seconds)
-        self.owner = process_owner()
+        self.owner = process_owner(label)
         self.lost = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -11,6 +11,7 @@ from typing import Any
 from harvester.client import OAIClient
 from harvester.guard import RunGuard
 from harvester.lease import DEFAULT_SECONDS
+from harvester.politeness import HostSlots
 from oai.store.harvest import SourceRow
 
 
@@ -42,6 +43,9 @@ class HarvestOptions:
     schemas: str | None = None  # the catalog validating sources validate with; None: ours
     sleep: Callable[[float], None] | None = None
     stop: threading.Event | None = field(default=None, compare=False)
+    # who holds the per-host slots: None is this process (a Celery worker passes a shared one)
+    slots: HostSlots | None = field(default=None, compare=False)
+    lease_label: str | None = None  # shown as the lease holder (a Celery worker's name)
 
     @property
     def one_off(self) -> tuple[str, str | None] | None:
@@ -68,6 +72,7 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
     # the scheduled reconciliation run after the harvest, if it was due (status, counts...)
     reconciliation: dict[str, Any] | None = None
+    held_by: str | None = None  # not run: this lease holder is harvesting the source
 
     @property
     def ok(self) -> bool:
@@ -82,4 +87,4 @@ def make_client(source: SourceRow, options: HarvestOptions, guard: RunGuard) -> 
         timeout_attempts=options.timeout_attempts, backoff_base=options.backoff_base,
         backoff_cap=options.backoff_cap, max_retry_after=options.max_retry_after,
         min_interval=source.min_interval or 0.0, max_bytes=options.max_bytes,
-        max_empty_pages=options.max_empty_pages, guard=guard)
+        max_empty_pages=options.max_empty_pages, guard=guard, slots=options.slots)

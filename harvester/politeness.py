@@ -27,9 +27,13 @@ def host_key(url: str) -> str:
 
 
 class HostSlots(Protocol):
-    def hold(self, url: str, check: Callable[[], None]) -> AbstractContextManager[None]:
+    def hold(self, url: str, check: Callable[[], None],
+             interval: float = 0.0) -> AbstractContextManager[None]:
         """Hold the slot of `url`'s host while the block runs; `check` is called while
-        waiting for it, so a stop request (it raises) is not held up by another source."""
+        waiting for it, so a stop request (it raises) is not held up by another source.
+        `interval` is the source's minimum interval between requests: a shared
+        implementation keeps it for the host across processes (in one process the client
+        keeps it per source)."""
         ...
 
 
@@ -46,7 +50,8 @@ class LocalHostSlots:
             return self._locks.setdefault(key, threading.Lock())
 
     @contextmanager
-    def hold(self, url: str, check: Callable[[], None] = lambda: None) -> Iterator[None]:
+    def hold(self, url: str, check: Callable[[], None] = lambda: None,
+             interval: float = 0.0) -> Iterator[None]:
         lock = self.lock(url)
         while not lock.acquire(timeout=POLL_SECONDS):
             check()

@@ -125,7 +125,8 @@ class Reconciler:
         return delta
 
     def run(self) -> ReconcileOutcome:
-        lease = Lease(self.hstore, self.source.id, self.harvest.lease_seconds)
+        lease = Lease(self.hstore, self.source.id, self.harvest.lease_seconds,
+                      self.harvest.lease_label)
         out = self.outcome
         try:
             holder = lease.acquire()

@@ -99,13 +99,15 @@ class SourceHarvester:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
-        lease = Lease(self.hstore, self.source.id, self.options.lease_seconds)
+        lease = Lease(self.hstore, self.source.id, self.options.lease_seconds,
+                      self.options.lease_label)
         try:
             holder = lease.acquire()
         except StoreError as exc:
             return RunOutcome(self.source.name, "failed", f"store: {exc}")
         if holder is not None:
-            return RunOutcome(self.source.name, "failed", f"already being harvested by {holder}")
+            return RunOutcome(self.source.name, "failed", f"already being harvested by {holder}",
+                              held_by=holder)
         self._lease = lease
         try:
             return self._run()

@@ -71,6 +71,12 @@ class Config:
     harvest_max_response_mb: int = 256
     harvest_lease_seconds: int = 60
     harvest_max_delete_share: float = 0.10  # reconciliation: most of the copy to tombstone
+    # distributed harvesting on Celery (OAI_BROKER_URL, OAI_DISTRIBUTED_* in the environment)
+    broker_url: str = "redis://127.0.0.1:6379/0"  # or amqp://guest:guest@127.0.0.1:5672//
+    coordinator_url: str | None = None  # Redis for politeness; None: broker_url if Redis
+    distributed_queue: str = "oai-harvest"  # the Celery queue harvest tasks go to
+    distributed_prefix: str = "oai:"  # Redis key prefix (politeness, queued marks, broker)
+    distributed_tick: int = 60  # seconds between beat's "enqueue due sources"
     # validating (the [validate] table, OAI_VALIDATE_* in the environment)
     validate_schemas: str | None = None  # an OASIS catalog to validate with; None: ours
     validate_pages: int = 3  # pages followed per list when validating a repository's URL
@@ -85,7 +91,8 @@ class Config:
                               "a domain name such as repository.example.org")
         for name in ("page_size", "sets_page_size", "port", "workers", "threads",
                      "harvest_retries", "harvest_max_requests", "harvest_breaker",
-                     "harvest_max_response_mb", "harvest_lease_seconds", "validate_pages"):
+                     "harvest_max_response_mb", "harvest_lease_seconds", "validate_pages",
+                     "distributed_tick"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for name in ("harvest_timeout", "harvest_deadline", "harvest_max_time"):

@@ -2,7 +2,7 @@
 (so `oai` itself never imports the harvester). Only click is imported here: each command
 imports what it needs when it runs, so `oai --help` stays quick."""
 
-from harvester.cli import run, sources  # noqa: F401  (they attach their commands to the group)
+from harvester.cli import run, schedule, sources  # noqa: F401  (they attach their commands to the group)
 from harvester.cli.duplicates import duplicates
 from harvester.cli.export import export
 from harvester.cli.group import harvest

@@ -77,12 +77,16 @@ def _date(value: str | None, name: str) -> str | None:
               help="Refuse (never truncate) a response larger than this [256].")
 @click.option("--json", "as_json", is_flag=True,
               help="Events as JSON lines on stderr and a JSON summary per source on stdout.")
+@click.option("--distributed", is_flag=True,
+              help="Send one task per source to the Celery workers (`oai worker`) instead of "
+                   "harvesting here; prints what was queued.")
 @pass_ctx
 def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         from_: str | None, until: str | None, jobs: int, overlap: int | None,
         timeout: float | None, deadline: float | None, retries: int | None,
         max_retry_after: float | None, max_requests: int | None, max_time: float | None,
-        breaker: int | None, max_response_mb: int | None, as_json: bool) -> None:
+        breaker: int | None, max_response_mb: int | None, as_json: bool,
+        distributed: bool = False) -> None:
     """Harvest sources; exit 0 only when every run is complete, which means the copy then
     equals what each source held when its run started (bar a stopped run: 130 on Ctrl-C)."""
     from harvester.cli.progress import make_reporter
@@ -104,6 +108,13 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
     sources = hstore.list_sources() if run_all else [hstore.require_source(n) for n in names]
     if not sources:
         fail("no source is defined (see 'oai harvest add')")
+    if distributed:
+        if from_ or until:
+            fail("--distributed runs the regular harvest (or --full): no --from/--until")
+        from harvester.distributed.cli import enqueue_sources
+
+        enqueue_sources(ctx, hstore, sources, full, as_json)
+        return
     c = ctx.config
     stop = StopRequest()
     options = HarvestOptions(
@@ -190,27 +201,10 @@ class _Runner:
                 self.active.pop(source.name, None)
 
     def _reconcile_if_due(self, source: SourceRow) -> dict[str, Any] | None:
-        """After a complete harvest, the source's scheduled reconciliation, when due (applied,
-        never forced: the threshold holds)."""
-        from harvester.reconcile import ReconcileOptions, Reconciler
-        from harvester.schedule import is_due
-        from oai.store.errors import StoreError
+        from harvester.scheduled import reconcile_if_due
 
-        try:
-            last = self.hstore.last_reconciliation(source.id, done=True)
-            if not is_due(source.reconcile_every, last.started if last else None,
-                          self.hstore.now()):
-                return None
-            if self.options.stop is not None and self.options.stop.is_set():
-                return None
-            result = Reconciler(self.hstore, self.hstore.require_source(source.name),
-                                self.options,
-                                ReconcileOptions(apply=True,
-                                                 max_delete_share=self.max_delete_share),
-                                self.reporter).run()
-        except StoreError as exc:
-            return {"status": "failed", "reason": f"store: {exc}", "ok": False}
-        return {**asdict(result), "ok": result.ok}
+        return reconcile_if_due(self.hstore, source, self.options, self.max_delete_share,
+                                self.reporter)
 
     def _outcome(self, source: SourceRow) -> RunOutcome:
         from harvester.options import RunOutcome

@@ -379,3 +379,8 @@ published = Table(
     Index("ix_published_set_keyset", "prefix", "set_spec", "datestamp", "identifier"),
     Index("ix_published_source", "source_id", "identifier"),
 )
+
+# -- distributed harvesting (migration 0009_distributed) -----------------------------------
+# `harvest_sources.harvest_every`: seconds between scheduled harvests (`oai harvest schedule`),
+# which Celery beat's periodic "enqueue due sources" reads; NULL: harvested only on demand.
+sources.append_column(Column("harvest_every", Integer, nullable=True))

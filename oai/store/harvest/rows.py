@@ -35,6 +35,8 @@ class SourceRow:
     reconcile_every: int | None = None  # seconds between scheduled reconciliations
     publish: bool = False  # served by the provider as set source:NAME
     extra_prefixes: tuple[str, ...] = ()  # formats harvested besides metadata_prefix
+    harvest_every: int | None = None  # seconds between scheduled harvests; None: on demand
+    lease_node: str | None = None  # the machine of the lease holder (boot id, pid namespace)
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -141,7 +143,7 @@ def source_row(row: Any) -> SourceRow:
                      load_list(row.quirks), row.repository_name, row.last_complete_from,
                      row.last_complete_run, row.lease_owner, row.lease_until,
                      bool(row.validate_records), row.reconcile_every, bool(row.publish),
-                     load_list(row.extra_prefixes))
+                     load_list(row.extra_prefixes), row.harvest_every, row.lease_node)
 
 
 def run_row(row: Any) -> RunRow:

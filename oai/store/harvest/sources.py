@@ -107,6 +107,11 @@ class SourceQueries(HarvestBase):
             self._write(lambda conn: conn.execute(
                 update(sources).where(sources.c.id == source_id).values(**values)))
 
+    def set_harvest_every(self, source_id: int, seconds: int | None) -> None:
+        """The source's harvest schedule (None: harvested only on demand)."""
+        self._write(lambda conn: conn.execute(
+            update(sources).where(sources.c.id == source_id).values(harvest_every=seconds)))
+
     def remove_source(self, source_id: int, progress: Callable[[int], None] | None = None,
                       ) -> int:
         """Delete a source with its runs and records, in bounded batches; the count removed.
