@@ -209,7 +209,10 @@ def test_whole_real_responses_with_datacite_payloads(official: etree.XMLSchema) 
 
 
 def test_the_real_oai_datacite_1_1_wrapper_is_valid() -> None:
-    tree = etree.parse(str(REAL_RESPONSES / "datacite_GetRecord_oai_datacite.xml"), _PARSER)
+    path = REAL_RESPONSES / "datacite_GetRecord_oai_datacite.xml"
+    if not path.is_file():
+        pytest.skip(f"real responses not available at {REAL_RESPONSES}")
+    tree = etree.parse(str(path), _PARSER)
     wrapper = tree.find(f".//{W}oai_datacite")
     assert wrapper is not None
     assert _valid(load_schema(OAI_DATACITE_SCHEMA_URL), wrapper)

@@ -179,7 +179,10 @@ def test_real_records_get_the_official_verdict() -> None:
 
 
 def test_a_whole_real_mods_response_gets_the_official_verdict() -> None:
-    data = (REAL_RESPONSES / "duepublico_ListRecords_mods_oer.xml").read_bytes()
+    path = REAL_RESPONSES / "duepublico_ListRecords_mods_oer.xml"
+    if not path.is_file():
+        pytest.skip(f"real responses not available at {REAL_RESPONSES}")
+    data = path.read_bytes()
     assert official_response_verdict(data) is True
     validate_response(data)  # ours: OAI-PMH plus every registered format's schema
 
