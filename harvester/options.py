@@ -46,6 +46,7 @@ class HarvestOptions:
     # who holds the per-host slots: None is this process (a Celery worker passes a shared one)
     slots: HostSlots | None = field(default=None, compare=False)
     lease_label: str | None = None  # shown as the lease holder (a Celery worker's name)
+    match_duplicates: bool = True  # extract identifiers and fingerprints as pages are written
 
     @property
     def one_off(self) -> tuple[str, str | None] | None:

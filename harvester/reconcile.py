@@ -29,7 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harvester.checking import PayloadChecker, page_write
 from harvester.client import OAIClient
+from harvester.duplicates import judge
 from harvester.errors import (
     BudgetExhausted,
     CircuitOpen,
@@ -102,6 +104,8 @@ class Reconciler:
         self.hstore = hstore
         self.source = source
         self.harvest = harvest or HarvestOptions()
+        self._checker = (PayloadChecker(self.harvest.schemas) if source.validate_records
+                         else None)
         self.options = options or ReconcileOptions()
         self.progress = progress or (lambda event: None)
         h = self.harvest
@@ -360,13 +364,15 @@ class Reconciler:
             for identifier in batch:
                 page = self._get_record(identifier)
                 response_date = page.response_date or response_date
-                records += [RecordWrite(r.identifier, r.datestamp, r.datestamp_epoch,
-                                        r.deleted, r.set_specs, r.metadata,
-                                        "".join(r.about) or None) for r in page.records]
+                # as a harvest writes them: checked when the source validates, and filed
+                # for duplicate matching
+                records += page_write(page, 0, 0, self._checker,
+                                      self.harvest.match_duplicates).records
             window = self.hstore.windows_of(run.id)[0]
             self.hstore.write_page(run, window, PageWrite(
                 records, response_date=response_date, requests=self._requests(),
-                window_pages=window.pages + 1))
+                window_pages=window.pages + 1,
+                judge=judge if self.harvest.match_duplicates else None))
             self.outcome.fetched += len(records)
             self.hstore.update_reconciliation(rec.id, fetched=self.outcome.fetched)
             self._emit({"event": "page", "records": len(batch), "size": total})

@@ -326,7 +326,8 @@ class SourceHarvester:
             raise _StopRun("incomplete", "another process took over this source's lease")
         requests = self.guard.requests - self._counted
         self.hstore.write_page(run, window,
-                               page_write(page, requests, window_pages, self.checker))
+                               page_write(page, requests, window_pages, self.checker,
+                                          self.options.match_duplicates))
         self._counted += requests
         self._pages += 1
         self._records += len(page.records)

@@ -71,6 +71,9 @@ class Config:
     harvest_max_response_mb: int = 256
     harvest_lease_seconds: int = 60
     harvest_max_delete_share: float = 0.10  # reconciliation: most of the copy to tombstone
+    # file each harvested record for duplicate matching as it is written (`oai duplicates`);
+    # off, a harvest costs about half the CPU, and `oai duplicates rebuild` files them later
+    harvest_match_duplicates: bool = True
     # distributed harvesting on Celery (OAI_BROKER_URL, OAI_DISTRIBUTED_* in the environment)
     broker_url: str = "redis://127.0.0.1:6379/0"  # or amqp://guest:guest@127.0.0.1:5672//
     coordinator_url: str | None = None  # Redis for politeness; None: broker_url if Redis

@@ -57,7 +57,8 @@ def harvest_options(config: Config, stop: StopRequest | None, **overrides: Any,
         max_retry_after=c.harvest_max_retry_after, max_requests=c.harvest_max_requests,
         max_seconds=c.harvest_max_time, breaker=c.harvest_breaker,
         max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
-        lease_seconds=c.harvest_lease_seconds, stop=stop)
+        lease_seconds=c.harvest_lease_seconds, stop=stop,
+        match_duplicates=c.harvest_match_duplicates)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return HarvestOptions(**values)
 

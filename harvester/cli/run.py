@@ -128,7 +128,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         max_seconds=max_time or c.harvest_max_time, breaker=breaker or c.harvest_breaker,
         max_bytes=(max_response_mb or c.harvest_max_response_mb) * 1024 * 1024,
         user_agent=c.user_agent, lease_seconds=c.harvest_lease_seconds, stop=stop,
-        schemas=c.validate_schemas)
+        schemas=c.validate_schemas, match_duplicates=c.harvest_match_duplicates)
     _configure_logging(as_json)
     reporter = make_reporter([s.name for s in sources], as_json)
     runner = _Runner(hstore, sources, options, reporter, jobs)

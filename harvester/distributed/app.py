@@ -56,7 +56,8 @@ def harvest_options(config: Config, stop: StopRequest | None, coordinator: Coord
         max_seconds=c.harvest_max_time, breaker=c.harvest_breaker,
         max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
         lease_seconds=c.harvest_lease_seconds, stop=stop, schemas=c.validate_schemas,
-        slots=coordinator.slots, lease_label=label)
+        slots=coordinator.slots, lease_label=label,
+        match_duplicates=c.harvest_match_duplicates)
 
 
 class WorkerState:
