@@ -221,8 +221,7 @@ def build(url: str, schema: str, count: int, seed: int = 1, end_epoch: int | Non
             buf_rec: list[str] = []
             buf_ren: list[str] = []
             buf_set: list[str] = []
-            done = 0
-            for row in generate_rows(count, seed, end_epoch):
+            for done, row in enumerate(generate_rows(count, seed, end_epoch), start=1):
                 tpl = pool[done % len(pool)]
                 specs_json = json.dumps(row.specs)
                 data = tpl.data.replace(tpl.id, row.id).replace(f'"{PLACEHOLDER_SET}"',
@@ -234,7 +233,6 @@ def build(url: str, schema: str, count: int, seed: int = 1, end_epoch: int | Non
                 buf_ren.append(f"{row.id}\t{PREFIX}\t{xml}\n")
                 for spec in row.specs:
                     buf_set.append(f"{spec}\t{row.id}\t{row.datestamp}\n")
-                done += 1
                 if done % CHUNK == 0:
                     c_rec.write("".join(buf_rec))
                     c_ren.write("".join(buf_ren))
@@ -272,14 +270,19 @@ def build(url: str, schema: str, count: int, seed: int = 1, end_epoch: int | Non
                                "migrations' ones")
         for table in BUILD_TABLES:
             conn.execute(f"VACUUM ANALYZE {_quoted(table)}")
-        sizes = {table: int(conn.execute("SELECT pg_total_relation_size(%s::regclass)",
-                                         (table,)).fetchone()[0])  # type: ignore[index]
-                 for table in BUILD_TABLES}
+        sizes = table_bytes(conn)
     index_seconds = time.monotonic() - indexed
     log(f"indexed in {index_seconds:,.0f} s")
     return {"records": count, "seconds": time.monotonic() - started,
             "copy_seconds": copy_seconds, "index_seconds": index_seconds,
             "table_bytes": sizes, "bytes_per_record": sum(sizes.values()) / max(count, 1)}
+
+
+def table_bytes(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """On-disk bytes of the built tables, indexes and TOAST included."""
+    return {table: int(conn.execute("SELECT pg_total_relation_size(%s::regclass)",
+                                    (table,)).fetchone()[0])  # type: ignore[index]
+            for table in BUILD_TABLES}
 
 
 def drop(url: str, schema: str) -> None:
@@ -487,10 +490,15 @@ def run(args: argparse.Namespace) -> Results:
     have = schema_records(args.database, schema)
     if have is not None and have != args.records:
         raise SystemExit(f"schema {schema} holds {have:,} records, not {args.records:,}")
-    build_figures: dict[str, Any] = {"reused": True} if have else {}
+    build_figures: dict[str, Any] = {}
     store_url = schema_url(args.database, schema)
     try:
-        if not have:
+        if have:
+            with psycopg.connect(libpq_url(store_url)) as conn:
+                sizes = table_bytes(conn)
+            build_figures = {"reused": True, "table_bytes": sizes,
+                             "bytes_per_record": sum(sizes.values()) / args.records}
+        else:
             build_figures = build(args.database, schema, args.records, args.seed)
         spec, set_size = largest_set(store_url)
         store = Store.open(store_url)
@@ -521,17 +529,21 @@ def run(args: argparse.Namespace) -> Results:
             drop(args.database, schema)
 
 
+def _sizes(build_figures: dict[str, Any]) -> str:
+    return ", ".join(f"{t} {v / 1e9:.2f} GB" for t, v in build_figures["table_bytes"].items())
+
+
 def render(results: Results) -> str:
     b = results.build
     lines = [f"DEEP PAGES  {results.records:,} records on PostgreSQL, oai_dc, "
              f"{results.page_size} a page, oai serve --workers {results.workers}"]
     if b.get("reused"):
-        lines.append("build: reused a kept schema")
+        lines.append(f"build: reused a kept schema, {b['bytes_per_record']:,.0f} bytes a record "
+                     f"on disk ({_sizes(b)})")
     else:
         lines.append(f"build: {b['seconds']:,.0f} s (COPY {b['copy_seconds']:,.0f} s, "
                      f"indexes {b['index_seconds']:,.0f} s), "
-                     f"{b['bytes_per_record']:,.0f} bytes a record on disk "
-                     f"({', '.join(f'{t} {v / 1e9:.2f} GB' for t, v in b['table_bytes'].items())})")
+                     f"{b['bytes_per_record']:,.0f} bytes a record on disk ({_sizes(b)})")
     lines.append(f"set: {results.set_spec} ({results.set_size:,} records, the largest)")
     lines.append("")
     header = ("list", "records", "first ms", "page 2 ms", "last ms", "count ms",

@@ -85,15 +85,23 @@ def test_inputs_come_from_the_newest_bench_output(tmp_path: Path) -> None:
     defaults = cap.measured_inputs(tmp_path)
     assert all(m.source.startswith("default") for m in defaults.values())
     older = tmp_path / "harvest-old.json"
-    older.write_text(json.dumps({"chosen": {"ours": {"rate": 111.0, "us_per_record": 9.0}}}))
+    older.write_text(json.dumps({"chosen": {"ours": {"rate": 111.0, "us_per_record": 9.0,
+                                                     "expected": 5000}}}))
     newer = tmp_path / "harvest-new.json"
-    newer.write_text(json.dumps({"chosen": {"ours": {"rate": 222.0, "us_per_record": 8.0}}}))
+    newer.write_text(json.dumps({"chosen": {"ours": {"rate": 222.0, "us_per_record": 8.0,
+                                                     "expected": 5000}}}))
     os.utime(older, (time.time() - 100, time.time() - 100))
     inputs = cap.measured_inputs(tmp_path)
     assert inputs["harvester_records_per_s"] == cap.Measured(222.0, "bench/var/harvest-new.json")
     assert inputs["harvester_cpu_us_per_record"].value == 8.0
+    # a run at a larger size wins over a newer small one (start-up weighs less there)
+    bigger = tmp_path / "harvest-big.json"
+    bigger.write_text(json.dumps({"chosen": {"ours": {"rate": 333.0, "us_per_record": 7.0,
+                                                      "expected": 50_000}}}))
+    os.utime(bigger, (time.time() - 50, time.time() - 50))
+    assert cap.measured_inputs(tmp_path)["harvester_records_per_s"].value == 333.0
     # a faster duplicate matcher shortens the plan's matching time
-    (tmp_path / "duplicates-x.json").write_text(json.dumps({"rate": 10 * 1_121}))
+    (tmp_path / "duplicates-x.json").write_text(json.dumps({"rate": 10 * 1_121, "records": 20_000}))
     faster = cap.plan(SMALL, cap.measured_inputs(tmp_path))["duplicates"]["initial_cpu_h"]
     slower = cap.plan(SMALL, defaults)["duplicates"]["initial_cpu_h"]
     assert faster == pytest.approx(slower / 10)

@@ -7,7 +7,6 @@ import importlib.util
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import psycopg
