@@ -241,6 +241,11 @@ def plan(world: World, inputs: dict[str, Measured]) -> dict[str, Any]:
     daily_need = workers_needed(daily_round.jobs, world.daily_target_h * 3600)
     full_at = {w: makespan(full_round.jobs, w) / 3600 for w in steps}
     daily_at = {w: makespan(daily_round.jobs, w) / 3600 for w in steps}
+    # the sweep finishing in its target (or at the politeness floor): how fast records arrive,
+    # against what one harvest process stores per second (measured on loopback)
+    full_h = makespan(full_round.jobs, full_need) / 3600 if full_need else \
+        max(full_round.jobs) / 3600
+    ingest = full_round.records / (full_h * 3600)
     host_rates = [1 / max(lat, world.min_interval_s) for lat in latencies]
     total = sum(sizes)
     provider_rate = inputs["provider_records_per_s"].value
@@ -258,7 +263,11 @@ def plan(world: World, inputs: dict[str, Measured]) -> dict[str, Any]:
                  "work_h": full_round.work_h, "largest_endpoint_h": max(full_round.jobs) / 3600,
                  "hours_by_workers": full_at, "workers_needed": full_need,
                  "target_h": world.sweep_target_h,
-                 "cpu_core_h": full_round.records * cpu_us / 1e6 / 3600},
+                 "cpu_core_h": full_round.records * cpu_us / 1e6 / 3600,
+                 "hours_at_need": full_h, "ingest_records_per_s": ingest,
+                 "storing_processes": math.ceil(
+                     ingest / inputs["harvester_records_per_s"].value),
+                 "cores_at_need": full_round.records * cpu_us / 1e6 / (full_h * 3600)},
         "daily": {"requests": daily_round.requests, "records": daily_round.records,
                   "work_h": daily_round.work_h,
                   "largest_endpoint_h": max(daily_round.jobs) / 3600,
@@ -317,6 +326,12 @@ def render(p: dict[str, Any]) -> str:
         lines.append(f"| {workers} | {_h(hours)} | {_h(d['hours_by_workers'][workers])} |")
     pr = p["provider"]
     lines += [
+        "", f"A full sweep in {_h(f['hours_at_need'])} brings "
+        f"{f['ingest_records_per_s']:,.0f} records/s on average: at the measured "
+        f"{p['inputs']['harvester_records_per_s']['value']:,.0f} records/s a harvest process "
+        "stores, that is the work of "
+        f"{f['storing_processes']:,} storing process(es) and {f['cores_at_need']:,.1f} cores of "
+        "client CPU, spread over the workers.",
         "", f"Request rate per host: at most {p['per_host']['max_requests_per_s']:.2f}/s "
         f"(the politeness interval), median {p['per_host']['median_requests_per_s']:.2f}/s.",
         f"Database: {p['database']['bytes'] / 1e12:,.2f} TB at "

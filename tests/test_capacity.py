@@ -74,6 +74,11 @@ def test_plan_totals_follow_the_size_distribution(tmp_path: Path) -> None:
     assert hours == sorted(hours, reverse=True)  # more workers, fewer hours
     assert hours[-1] >= full["largest_endpoint_h"] - 1e-9
     assert hours[0] == pytest.approx(full["work_h"])  # one worker: all the serial work
+    rate = result["inputs"]["harvester_records_per_s"]["value"]
+    assert full["ingest_records_per_s"] == pytest.approx(
+        SMALL.records / (full["hours_at_need"] * 3600))
+    assert (full["storing_processes"] - 1) * rate < full["ingest_records_per_s"] \
+        <= full["storing_processes"] * rate
     daily = result["daily"]
     assert daily["requests"] >= 2 * SMALL.endpoints and daily["work_h"] < full["work_h"]
     assert result["database"]["bytes"] == pytest.approx(
