@@ -100,6 +100,10 @@ def measured_inputs(var: Path = VAR) -> dict[str, Measured]:
             lambda d: max(_deep_scope(d, "ListRecords")["early_ms"],
                           _deep_scope(d, "ListRecords")["last_ms"]),
             5.2, "bench/deep_pages.py --quick, 200,000 records"),
+        "provider_records_per_s_deep": _read(
+            var, "deep_pages*.json", _records,
+            lambda d: _deep_scope(d, "ListRecords")["end_rate"],
+            14_417, "bench/deep_pages.py --quick, 200,000 records"),
         "provider_count_ms_deep": _read(
             var, "deep_pages*.json", _records,
             lambda d: _deep_scope(d, "ListRecords")["count_ms"],
@@ -246,9 +250,11 @@ def plan(world: World, inputs: dict[str, Measured]) -> dict[str, Any]:
     full_h = makespan(full_round.jobs, full_need) / 3600 if full_need else \
         max(full_round.jobs) / 3600
     ingest = full_round.records / (full_h * 3600)
+    floor_need = workers_needed(full_round.jobs, max(full_round.jobs) * 1.01)
+    floor_h = makespan(full_round.jobs, floor_need or 1) / 3600
     host_rates = [1 / max(lat, world.min_interval_s) for lat in latencies]
     total = sum(sizes)
-    provider_rate = inputs["provider_records_per_s"].value
+    provider_rate = inputs["provider_records_per_s_deep"].value
     return {
         "world": asdict(world),
         "inputs": {k: asdict(v) for k, v in inputs.items()},
@@ -267,7 +273,9 @@ def plan(world: World, inputs: dict[str, Measured]) -> dict[str, Any]:
                  "hours_at_need": full_h, "ingest_records_per_s": ingest,
                  "storing_processes": math.ceil(
                      ingest / inputs["harvester_records_per_s"].value),
-                 "cores_at_need": full_round.records * cpu_us / 1e6 / (full_h * 3600)},
+                 "cores_at_need": full_round.records * cpu_us / 1e6 / (full_h * 3600),
+                 "floor_workers": floor_need, "floor_h": floor_h,
+                 "floor_ingest_records_per_s": full_round.records / (floor_h * 3600)},
         "daily": {"requests": daily_round.requests, "records": daily_round.records,
                   "work_h": daily_round.work_h,
                   "largest_endpoint_h": max(daily_round.jobs) / 3600,
@@ -325,13 +333,17 @@ def render(p: dict[str, Any]) -> str:
     for workers, hours in f["hours_by_workers"].items():
         lines.append(f"| {workers} | {_h(hours)} | {_h(d['hours_by_workers'][workers])} |")
     pr = p["provider"]
+    harvest_rate = p["inputs"]["harvester_records_per_s"]["value"]
     lines += [
         "", f"A full sweep in {_h(f['hours_at_need'])} brings "
         f"{f['ingest_records_per_s']:,.0f} records/s on average: at the measured "
         f"{p['inputs']['harvester_records_per_s']['value']:,.0f} records/s a harvest process "
         "stores, that is the work of "
         f"{f['storing_processes']:,} storing process(es) and {f['cores_at_need']:,.1f} cores of "
-        "client CPU, spread over the workers.",
+        "client CPU, spread over the workers. The fastest sweep politeness allows (the "
+        f"largest endpoint alone) takes {_h(f['floor_h'])} with {f['floor_workers']:,} "
+        f"workers: {f['floor_ingest_records_per_s']:,.0f} records/s, "
+        f"{math.ceil(f['floor_ingest_records_per_s'] / harvest_rate):,} storing process(es).",
         "", f"Request rate per host: at most {p['per_host']['max_requests_per_s']:.2f}/s "
         f"(the politeness interval), median {p['per_host']['median_requests_per_s']:.2f}/s.",
         f"Database: {p['database']['bytes'] / 1e12:,.2f} TB at "
@@ -341,8 +353,9 @@ def render(p: dict[str, Any]) -> str:
         "the measured rate.",
         f"Duplicate matching: {_h(p['duplicates']['initial_cpu_h'])} for the initial load "
         f"on one process, {_h(p['duplicates']['daily_cpu_h'])} a day.",
-        f"Serving the aggregate with `oai serve` (2 workers): a full ListRecords harvest of "
-        f"it takes {_h(pr['full_harvest_h'])} at the measured rate; a page costs "
+        f"Serving the aggregate with `oai serve` (2 workers, PostgreSQL): a full ListRecords "
+        f"harvest of it by one client takes {_h(pr['full_harvest_h'])} at the rate measured "
+        "at depth; a page costs "
         f"{pr['page_ms_deep']:.1f} ms at any depth; counting the whole list for "
         f"completeListSize would cost ~{pr['count_ms_at_total'] / 1000:,.1f} s a first page "
         "at this size if it grows linearly."]
