@@ -58,6 +58,7 @@ DEFAULT_URL = os.environ.get("OAI_TEST_POSTGRES_URL",
 REPOSITORY_ID = provider.REPOSITORY_ID
 ID_PREFIX = f"oai:{REPOSITORY_ID}:"
 TARGET_LAST_FIRST_RATIO = 1.5
+BYTES_PER_RECORD = 3_600  # measured: records + oai_dc renditions + set memberships, indexed
 VERBS = ("ListIdentifiers", "ListRecords")
 __all__ = ["PREFIX", "SETS", "START_EPOCH", "_ddl", "build", "drop", "libpq_url", "schema_url",
            "set_spec"]  # the store's helpers, re-exported for the test
@@ -369,6 +370,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def data_disk(url: str) -> tuple[str, int]:
+    """Free bytes where PostgreSQL keeps its data (when it runs here), else on /."""
+    where = "/"
+    try:
+        with psycopg.connect(libpq_url(url)) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+        if row and Path(str(row[0])).exists():
+            where = str(row[0])
+    except psycopg.Error:  # not a superuser, or not reachable: the run says so later
+        pass
+    return where, shutil.disk_usage(where).free
+
+
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -376,8 +390,14 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    free = shutil.disk_usage("/").free
-    log(f"{free / 1e9:,.0f} GB free on /; expect ~{args.records * 2600 / 1e9:,.1f} GB")
+    where, free = data_disk(args.database)
+    need = args.records * BYTES_PER_RECORD
+    log(f"{free / 1e9:,.0f} GB free on {where}; the store needs ~{need / 1e9:,.1f} GB")
+    if args.schema is None and need * 1.2 > free:
+        print(f"error: not enough disk for {args.records:,} records (~{need / 1e9:,.1f} GB, "
+              f"{free / 1e9:,.1f} GB free on {where}); choose fewer with --records",
+              file=sys.stderr)
+        return 2
     try:
         results = run(args)
     except KeyboardInterrupt:
