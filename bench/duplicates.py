@@ -18,6 +18,7 @@ found against clusters planted, and peak RSS.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import sys
@@ -112,6 +113,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", help="a PostgreSQL URL: the run uses a schema of its "
                         "own there, dropped afterwards (default: a fresh SQLite file)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON "
+                        "(read by bench/capacity.py)")
     args = parser.parse_args()
     n = 20_000 if args.quick else args.records
     with tempfile.TemporaryDirectory(prefix="bench-dups-") as tmp, \
@@ -159,6 +162,12 @@ def main() -> int:
     print(f"filed / links      {filed:,} / {links:,}")
     print(f"clusters           {clusters:,} found, {planted:,} planted")
     print(f"peak RSS           {peak:,.0f} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "records": n, "store": "postgresql" if args.database else "sqlite",
+            "seconds": elapsed, "rate": n / elapsed,
+            "lookups_per_record": stats.lookups / max(stats.records, 1),
+            "clusters": clusters, "planted": planted, "peak_rss_mb": peak}, indent=2) + "\n")
     return 0 if clusters == planted else 1
 
 
