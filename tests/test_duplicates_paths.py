@@ -56,7 +56,7 @@ def clusters(oai: Run) -> list[set[tuple[str, str]]]:
 
 def test_records_a_reconciliation_fetches_are_matched(
         sources: tuple[ChangingSource, ChangingSource, str, str], oai: Run) -> None:
-    a, b, url_a, url_b = sources
+    _, b, url_a, url_b = sources
     oai("harvest", "add", "a", url_a)
     oai("harvest", "add", "b", url_b)
     oai("harvest", "run", "a", "b")
@@ -71,7 +71,7 @@ def test_records_a_reconciliation_fetches_are_matched(
 
 def test_matching_switched_off_then_rebuilt(
         sources: tuple[ChangingSource, ChangingSource, str, str], oai: Run) -> None:
-    a, b, url_a, url_b = sources
+    _, b, url_a, url_b = sources
     b.add(SHARED[1], when=START - 40 * DAY)
     oai("harvest", "add", "a", url_a)
     oai("harvest", "add", "b", url_b)
