@@ -59,6 +59,8 @@ def _may_name_a_work(text: str, lowered: str) -> bool:
 
 def _from_url(value: str) -> tuple[str, str] | None:
     """(scheme, identifier) when `value` is a resolver URL; None otherwise."""
+    if not value[:8].lower().startswith(("http://", "https://")):
+        return None  # most values: no need to parse them as a URL
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
