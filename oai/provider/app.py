@@ -74,7 +74,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
         g.oai_verb = metrics.verb_label(verb)
         down = gate.state()
         if down is not None:
-            metrics.SHED.labels("maintenance").inc()
+            metrics.get().shed.labels("maintenance").inc()
             return oai_error(503, down.message, {"Retry-After": str(down.retry_after)})
         # A response is bounded by the page size, so it is sent as one buffer with a
         # Content-Length: one write instead of hundreds of chunked ones.
@@ -104,8 +104,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     def measured(response: Response) -> Response:
         if request.path == "/oai":
             verb = getattr(g, "oai_verb", "none")
-            metrics.REQUESTS.labels(verb, str(response.status_code)).inc()
-            metrics.DURATION.labels(verb).observe(time.perf_counter() - g.oai_started)
+            metrics.get().requests.labels(verb, str(response.status_code)).inc()
+            metrics.get().duration.labels(verb).observe(time.perf_counter() - g.oai_started)
         return response
 
     @app.route("/metrics")

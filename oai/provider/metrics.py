@@ -9,6 +9,8 @@ test, or by another WSGI server) the metrics are the process's own.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import cache
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,19 +27,33 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 VERBS = frozenset({"Identify", "ListMetadataFormats", "ListSets", "GetRecord",
                    "ListIdentifiers", "ListRecords"})
 
-# prometheus_client picks its value store when first imported: if something imported it
-# before `oai serve` set the directory, pick again, so that every metric below is shared.
-if os.environ.get(MULTIPROC_ENV) and values.ValueClass.__name__ != "MmapedValue":
-    values.ValueClass = values.get_value_class()
 
-REQUESTS = Counter("oai_requests", "OAI-PMH requests answered, by verb and HTTP status",
-                   ["verb", "status"])
-DURATION = Histogram("oai_request_duration_seconds", "Time to answer an OAI-PMH request",
-                     ["verb"], buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
-IN_FLIGHT = Gauge("oai_requests_in_flight", "Requests read or being answered",
-                  multiprocess_mode="livesum")
-SHED = Counter("oai_requests_shed", "Requests answered 503 without being served, by reason "
-               "(load: above max_in_flight; maintenance: the switch is on)", ["reason"])
+
+@dataclass(frozen=True)
+class Metrics:
+    requests: Counter
+    duration: Histogram
+    in_flight: Gauge
+    shed: Counter
+
+
+@cache
+def get() -> Metrics:
+    """The metrics, made at first use: in a worker, after the fork and after `oai serve` set
+    the directory. prometheus_client picks its value store when first imported, which may
+    have been before (importing `oai.provider` imports it): then it is picked again here."""
+    if os.environ.get(MULTIPROC_ENV) and not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.get_value_class()
+    return Metrics(
+        Counter("oai_requests", "OAI-PMH requests answered, by verb and HTTP status",
+                ["verb", "status"]),
+        Histogram("oai_request_duration_seconds", "Time to answer an OAI-PMH request",
+                  ["verb"],
+                  buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)),
+        Gauge("oai_requests_in_flight", "Requests read or being answered",
+              multiprocess_mode="livesum"),
+        Counter("oai_requests_shed", "Requests answered 503 without being served, by reason "
+                "(load: above max_in_flight; maintenance: the switch is on)", ["reason"]))
 
 
 def verb_label(verb: str | None) -> str:

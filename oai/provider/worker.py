@@ -146,25 +146,25 @@ class SheddingThreadWorker(OAIThreadWorker):
 
         from oai.provider import metrics  # after the fork: values go to this worker's files
 
-        self._metrics = metrics
+        self._metrics = metrics.get()
         self._shedder = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shed")
         super().init_process()
 
     def enqueue_req(self, conn: Any) -> None:
         if self.max_in_flight and self.in_flight >= self.max_in_flight:
             self.nr_conns -= 1  # the connection leaves this worker's accounting
-            self._metrics.SHED.labels("load").inc()
+            self._metrics.shed.labels("load").inc()
             self._shedder.submit(shed, conn.sock, SHED_RETRY_AFTER)
             return
         self.in_flight += 1
-        self._metrics.IN_FLIGHT.inc()
+        self._metrics.in_flight.inc()
         future = self.tpool.submit(self.handle, conn)
         future.add_done_callback(
             lambda done: self.method_queue.defer(self._finished, conn, done))
 
     def _finished(self, conn: Any, future: Any) -> None:
         self.in_flight -= 1
-        self._metrics.IN_FLIGHT.dec()
+        self._metrics.in_flight.dec()
         self.finish_request(conn, future)
 
 
