@@ -259,6 +259,11 @@ def main() -> int:
         servers = [start(url, f"{phase}{i}", args.workers, args.threads, args.page_size,
                          limit) for i in range(2)]
         try:
+            if phase == "plain":  # the service time, without queueing: what 64 clients cost
+                alone = offer_load([s.url for s in servers], 1, 1, min(args.duration, 5.0))
+                report["one_client"] = alone
+                print(f"one harvester: {alone['throughput_rps']} pages/s, p50 "
+                      f"{alone['p50_ms']} ms, p99 {alone['p99_ms']} ms")
             figures = offer_load([s.url for s in servers], args.clients,
                                  args.client_processes, args.duration)
         finally:
