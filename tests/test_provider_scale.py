@@ -5,7 +5,9 @@ switch, conditional GET, completeListSize past its counting limit, and /metrics.
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -289,3 +291,19 @@ def test_complete_list_size_beyond_the_limit_is_left_out(
     root = valid(get(url, verb="ListRecords", metadataPrefix="oai_dc", set="b"))
     token = root.find("o:ListRecords/o:resumptionToken", NS)
     assert token is not None and token.get("completeListSize") == "5"
+
+
+PROBE = Path(os.environ.get("OAI_PROBE", "/work/shared/tools/oaiprobe/oaiprobe.py"))
+
+
+@pytest.mark.skipif(not PROBE.exists(), reason=f"the conformance probe is not at {PROBE}")
+def test_probe_passes_with_every_scale_setting_on(pg_store: str, tmp_path: Path) -> None:
+    """Shedding configured (above the probe's load), lists larger than the counting limit:
+    the independent probe still finds nothing wrong."""
+    with servers(pg_store, tmp_path, 1, workers="2", page_size="7", max_in_flight="8",
+                 complete_list_size_limit="10") as (server,):
+        probe = subprocess.run([sys.executable, str(PROBE), server.url], capture_output=True,
+                               text=True, timeout=600, check=False)
+    failed = [line for line in probe.stdout.splitlines() if line.startswith("FAIL")]
+    assert probe.returncode == 0 and not failed, "\n".join(failed) or probe.stderr
+    assert " 0 failed" in probe.stdout.splitlines()[-1]
