@@ -90,6 +90,27 @@ def ensure_store(count: int, seed: int) -> str:
     return url
 
 
+def count_costs(url: str) -> None:
+    """What the first page of the whole list pays for its completeListSize: a full count,
+    and the count bounded at the default limit (`oai.store.bounded`)."""
+    from oai.config import Config
+
+    limit = Config().complete_list_size_limit
+    store = Store.open(url)
+    try:
+        now = store.now()
+        for cap, label in ((None, "full count"), (limit, f"count bounded at {limit:,}")):
+            times = []
+            for _ in range(5):
+                began = time.perf_counter()
+                found = store.count_list("oai_dc", None, None, now, cap)
+                times.append(time.perf_counter() - began)
+            print(f"{label}: {statistics.median(times) * 1000:.1f} ms (median of 5; "
+                  f"{found:,} rows)")
+    finally:
+        store.close()
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -235,7 +256,7 @@ def offer_load(urls: list[str], clients: int, processes: int, seconds: float) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--records", type=int, default=150_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--client-processes", type=int, default=4)
@@ -249,6 +270,7 @@ def main() -> int:
     args = parser.parse_args()
 
     url = ensure_store(args.records, args.seed)
+    count_costs(url)
     report: dict[str, Any] = {"records": args.records, "clients": args.clients,
                               "servers": 2, "workers": args.workers, "threads": args.threads,
                               "page_size": args.page_size}
