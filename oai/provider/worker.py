@@ -12,6 +12,7 @@ limits themselves stay (see `oai.provider.server`): only the answer changes.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Any
 
@@ -120,6 +121,9 @@ def drain(sock: socket.socket) -> None:
 SHED_RETRY_AFTER = 5
 #: Seconds a shed connection gets to finish sending its request before the 503 goes out.
 SHED_READ_SECONDS = 2.0
+#: Connections at most waiting for their 503; beyond, a connection is closed unanswered (each
+#: holds a descriptor, and a flood of slow clients must not exhaust them).
+SHED_BACKLOG = 256
 SHED_MESSAGE = b"Too many requests in flight; retry after the number of seconds in Retry-After.\n"
 
 
@@ -140,6 +144,8 @@ class SheddingThreadWorker(OAIThreadWorker):
         self.max_in_flight: int = config.max_in_flight if config is not None else 0
         self.in_flight = 0
         self._shedder: Any = None
+        self._shed_lock = threading.Lock()
+        self._shed_pending = 0  # connections waiting for their 503
 
     def init_process(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -154,13 +160,25 @@ class SheddingThreadWorker(OAIThreadWorker):
         if self.max_in_flight and self.in_flight >= self.max_in_flight:
             self.nr_conns -= 1  # the connection leaves this worker's accounting
             self._metrics.shed.labels("load").inc()
-            self._shedder.submit(shed, conn.sock, SHED_RETRY_AFTER)
+            with self._shed_lock:
+                if self._shed_pending >= SHED_BACKLOG:  # a flood: no answer at all
+                    conn.sock.close()
+                    return
+                self._shed_pending += 1
+            self._shedder.submit(self._shed, conn.sock)
             return
         self.in_flight += 1
         self._metrics.in_flight.inc()
         future = self.tpool.submit(self.handle, conn)
         future.add_done_callback(
             lambda done: self.method_queue.defer(self._finished, conn, done))
+
+    def _shed(self, sock: socket.socket) -> None:
+        try:
+            shed(sock, SHED_RETRY_AFTER)
+        finally:
+            with self._shed_lock:
+                self._shed_pending -= 1
 
     def _finished(self, conn: Any, future: Any) -> None:
         self.in_flight -= 1
