@@ -159,6 +159,9 @@ class SheddingThreadWorker(OAIThreadWorker):
     def enqueue_req(self, conn: Any) -> None:
         if self.max_in_flight and self.in_flight >= self.max_in_flight:
             self.nr_conns -= 1  # the connection leaves this worker's accounting
+            if closed_by_client(conn.sock):  # a kept-alive connection's end: no request
+                conn.sock.close()
+                return
             self._metrics.shed.labels("load").inc()
             with self._shed_lock:
                 if self._shed_pending >= SHED_BACKLOG:  # a flood: no answer at all
@@ -184,6 +187,17 @@ class SheddingThreadWorker(OAIThreadWorker):
         self.in_flight -= 1
         self._metrics.in_flight.dec()
         self.finish_request(conn, future)
+
+
+def closed_by_client(sock: socket.socket) -> bool:
+    """Whether the client has closed the connection (its end is all there is to read);
+    never blocks."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # nothing to read yet: a request is on its way
+    except OSError:
+        return True  # reset or otherwise gone
 
 
 def shed(sock: socket.socket, retry_after: int) -> None:
