@@ -52,6 +52,9 @@ class Config:
     port: int = 8000
     workers: int = 2
     threads: int = 4  # per worker
+    # at scale (README "Running at scale")
+    max_in_flight: int = 0  # requests a worker process holds before answering 503; 0: no limit
+    complete_list_size_limit: int = 100_000  # counted exactly up to this; beyond, omitted
     user_agent: str | None = None  # None: the harvester's own, naming its version
     formats: tuple[str, ...] = ()  # metadataPrefixes served and rendered; empty: all installed
     datacite_symbol: str = ""  # the repository's DataCite symbol (oai_datacite's datacentre)
@@ -106,6 +109,9 @@ class Config:
                 raise ConfigError(f"{name} must not be negative")
         if not 0 <= self.harvest_max_delete_share <= 1:
             raise ConfigError("harvest_max_delete_share must be between 0 and 1")
+        for name in ("max_in_flight", "complete_list_size_limit"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
         if self.safety_lag < 0:
             raise ConfigError("safety_lag must not be negative")
         if not self.admin_emails or any("@" not in e for e in self.admin_emails):

@@ -18,6 +18,7 @@ from oai.cli.context import CliContext
 from oai.cli.fixtures_cmd import fixtures
 from oai.cli.formats_cmd import check, formats
 from oai.cli.load_cmd import load
+from oai.cli.maintenance_cmd import maintenance
 from oai.cli.plugins import PluginGroup
 from oai.cli.sets_cmd import sets_group
 from oai.cli.store_cmds import delete_cmd, init, serve, stats
@@ -85,7 +86,7 @@ def cli(ctx: click.Context, config_path: str | None, database_url: str | None) -
 
 
 for _command in (init, load, delete_cmd, sets_group, serve, stats, fixtures, formats, check,
-                 validate):
+                 validate, maintenance):
     cli.add_command(_command)
 
 

@@ -52,7 +52,7 @@ class ListPosition:
     last_datestamp: int
     last_id: str
     cursor: int
-    complete_list_size: int
+    complete_list_size: int  # 0: not counted (too large to count cheaply; not announced)
     local_id: bool = True  # last_id is a local record's id (else a published identifier)
 
 
@@ -133,7 +133,8 @@ class TokenCodec:
         p = position
         # what every token we issue satisfies: its position lies inside its window
         if not ((p.from_epoch is None or p.from_epoch <= p.last_datestamp)
-                and p.last_datestamp <= p.until_epoch and p.cursor < p.complete_list_size):
+                and p.last_datestamp <= p.until_epoch
+                and (p.complete_list_size == 0 or p.cursor < p.complete_list_size)):
             raise BadResumptionToken(_MALFORMED)
         return position
 

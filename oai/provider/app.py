@@ -9,9 +9,10 @@ any other failure is logged and answered the same way, since the next request ma
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, g, redirect, request
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
 from oai.config import Config, load_config
@@ -19,7 +20,10 @@ from oai.formats import configure as configure_formats
 from oai.formats import registry
 from oai.protocol.tokens import TokenCodec
 from oai.protocol.writer import error_document
+from oai.provider import metrics
 from oai.provider.compression import compress, negotiate
+from oai.provider.conditional import CONDITIONAL_VERBS, entity_tag, last_modified
+from oai.provider.gate import MaintenanceGate
 from oai.provider.handlers import Provider
 from oai.provider.stylesheet import (
     CACHE_CONTROL,
@@ -50,6 +54,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     if not secret:
         raise RuntimeError("no token secret: run 'oai init' or set secret_key")
     provider = Provider(config, store, TokenCodec(secret.encode("utf-8")))
+    gate = MaintenanceGate(store)
+    started = int(time.time())  # bounds Last-Modified: this process's config may be new
 
     app = Flask(__name__)
     app.config["OAI_PROVIDER"] = provider
@@ -64,16 +70,50 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
         raw = _read_body() if request.method == "POST" else \
             request.query_string.decode("latin-1")
         pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
+        verb = next((v for k, v in pairs if k == "verb"), None)
+        g.oai_verb = metrics.verb_label(verb)
+        down = gate.state()
+        if down is not None:
+            metrics.get().shed.labels("maintenance").inc()
+            return oai_error(503, down.message, {"Retry-After": str(down.retry_after)})
         # A response is bounded by the page size, so it is sent as one buffer with a
         # Content-Length: one write instead of hundreds of chunked ones.
         body = provider.handle(pairs, base_url()).body()
         headers = {"Vary": "Accept-Encoding"}
+        conditional = verb in CONDITIONAL_VERBS and request.method in ("GET", "HEAD")
+        tag = entity_tag(body) if conditional else None
+        modified = last_modified(verb or "", body, started) if conditional else None
         coding = negotiate(request.headers.get("Accept-Encoding")) if config.compression \
             else None
         if coding:
             body = compress(body, coding)
             headers["Content-Encoding"] = coding
-        return Response(body, status=200, content_type=CONTENT_TYPE, headers=headers)
+        response = Response(body, status=200, content_type=CONTENT_TYPE, headers=headers)
+        if tag is not None:
+            response.set_etag(f"{tag}-{coding}" if coding else tag)  # one per coding
+            if modified is not None:
+                response.last_modified = datetime.fromtimestamp(modified, UTC)
+            response.make_conditional(request)
+        return response
+
+    @app.before_request
+    def started_at() -> None:
+        g.oai_started = time.perf_counter()
+
+    @app.after_request
+    def measured(response: Response) -> Response:
+        if request.path == "/oai":
+            verb = getattr(g, "oai_verb", "none")
+            metrics.get().requests.labels(verb, str(response.status_code)).inc()
+            metrics.get().duration.labels(verb).observe(time.perf_counter() - g.oai_started)
+        return response
+
+    @app.route("/metrics")
+    def prometheus_metrics() -> Response:
+        """Prometheus text exposition (`oai.provider.metrics`)."""
+        data, content_type = metrics.exposition()
+        return Response(data, content_type=content_type,
+                        headers={"Cache-Control": "no-store"})
 
     @app.route("/")
     def index() -> Response:

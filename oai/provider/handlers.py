@@ -284,7 +284,8 @@ class Provider:
         returned = cursor + len(page)
         if more:
             last = page[-1]
-            size = max(pos.complete_list_size, returned + 1)
+            size = (max(pos.complete_list_size, returned + 1) if pos.complete_list_size
+                    else 0)
             next_pos = ListPosition(verb, pos.prefix, pos.set_spec, pos.from_epoch,
                                     pos.until_epoch, last.datestamp,
                                     last.identifier if last.local_id is None else last.local_id,
@@ -313,8 +314,10 @@ class Provider:
         if not page:
             raise NoRecordsMatch("no records match the request")
         more = len(page) > limit
-        size = (self.records.count_list(prefix, set_spec, from_epoch, bound) if more
-                else len(page))
+        size = len(page)
+        if more:  # counted where cheap (README "completeListSize"); 0: not announced
+            size = self.records.count_list_upto(prefix, set_spec, from_epoch, bound,
+                                                self.config.complete_list_size_limit) or 0
         position = ListPosition(request.verb, prefix, set_spec, from_epoch, bound, 0, "", 0,
                                 size)
         return position, page[:limit], more
@@ -344,7 +347,9 @@ class Provider:
 
 
 def _token_element(token: str, cursor: int, size: int) -> str:
-    return (f'<resumptionToken completeListSize="{size}" cursor="{cursor}">'
+    """The resumptionToken element; a size of 0 (not counted) is left out (it is optional)."""
+    counted = f' completeListSize="{size}"' if size else ""
+    return (f'<resumptionToken{counted} cursor="{cursor}">'
             f"{escape_text(token)}</resumptionToken>")
 
 

@@ -12,6 +12,8 @@ until the database is back, instead of failing to boot and taking gunicorn down 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +23,9 @@ from oai.config import Config
 from oai.store.engine import open_engine
 from oai.store.repository import Store, StoreError
 
+#: where prometheus_client's multiprocess mode keeps each worker's values (not imported from
+#: oai.provider.metrics: prometheus_client must not load before the variable is set)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: gunicorn's largest finite request line: a GET with a long identifier or token fits; a
 #: longer one is refused (in OAI-PMH, by our worker) rather than buffered without limit.
 LIMIT_REQUEST_LINE = 8190
@@ -63,10 +68,29 @@ def with_token_secret(config: Config) -> tuple[Config, bool]:
 def serve(config: Config, access_log: bool = False) -> None:
     """Run the provider until interrupted."""
     config, read_only = with_token_secret(config)
+    # /metrics sums what every worker wrote here (`oai.provider.metrics`): one directory per
+    # serve, set before any worker forks, removed when the serve ends
+    metrics_dir = tempfile.mkdtemp(prefix="oai-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        _run(config, access_log, read_only)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    """A dead worker's in-flight gauge leaves the sum (prometheus_client's livesum mode)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _run(config: Config, access_log: bool, read_only: bool) -> None:
     options: dict[str, Any] = {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
-        "worker_class": "oai.provider.worker.OAIThreadWorker",
+        "worker_class": "oai.provider.worker.SheddingThreadWorker",
+        "child_exit": _worker_exited,
         "threads": config.threads,
         "limit_request_line": LIMIT_REQUEST_LINE,
         "keepalive": 5,

@@ -75,6 +75,17 @@ class RecordSources:
         return (self.store.count_list(prefix, set_spec, from_epoch, until_epoch)
                 + self.published.count(prefix, set_spec, from_epoch, until_epoch))
 
+    def count_list_upto(self, prefix: str, set_spec: str | None, from_epoch: int | None,
+                        until_epoch: int, cap: int) -> int | None:
+        """The exact size of a list window if it is at most `cap`, else None; costs at most
+        cap + 1 index entries per source, whatever the size of the window."""
+        local = self.store.count_list(prefix, set_spec, from_epoch, until_epoch, cap)
+        if local > cap:
+            return None
+        total = local + self.published.count(prefix, set_spec, from_epoch, until_epoch,
+                                             cap - local)
+        return total if total <= cap else None
+
     def get_record(self, identifier: str, prefix: str) -> tuple[Served, bool] | None:
         if identifier.startswith(self.id_prefix):
             local_id = identifier[len(self.id_prefix):]

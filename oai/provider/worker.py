@@ -12,6 +12,7 @@ limits themselves stay (see `oai.provider.server`): only the answer changes.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Any
 
@@ -114,3 +115,110 @@ def drain(sock: socket.socket) -> None:
         if not chunk:
             return
         received += len(chunk)
+
+
+#: Seconds a client that was shed is asked to wait (load passes quickly; maintenance does not).
+SHED_RETRY_AFTER = 5
+#: Seconds a shed connection gets to finish sending its request before the 503 goes out.
+SHED_READ_SECONDS = 2.0
+#: Connections at most waiting for their 503; beyond, a connection is closed unanswered (each
+#: holds a descriptor, and a flood of slow clients must not exhaust them).
+SHED_BACKLOG = 256
+SHED_MESSAGE = b"Too many requests in flight; retry after the number of seconds in Retry-After.\n"
+
+
+class SheddingThreadWorker(OAIThreadWorker):
+    """OAIThreadWorker that answers 503 with Retry-After above `max_in_flight` requests.
+
+    A request is in flight from the moment its connection is handed to the thread pool until
+    its answer is written: requests being answered and requests queued behind them, whatever
+    the number of threads. Both ends run on the worker's main loop (gunicorn calls
+    `enqueue_req` and, through its method queue, `finish_request` there), so a plain integer
+    counts them exactly. A shed connection goes to a small pool of its own, which reads the
+    request, answers and closes: the main loop never blocks and no serving thread is taken.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = getattr(self.app, "oai_config", None)
+        self.max_in_flight: int = config.max_in_flight if config is not None else 0
+        self.in_flight = 0
+        self._shedder: Any = None
+        self._shed_lock = threading.Lock()
+        self._shed_pending = 0  # connections waiting for their 503
+
+    def init_process(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from oai.provider import metrics  # after the fork: values go to this worker's files
+
+        self._metrics = metrics.get()
+        self._shedder = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shed")
+        super().init_process()
+
+    def enqueue_req(self, conn: Any) -> None:
+        if self.max_in_flight and self.in_flight >= self.max_in_flight:
+            self.nr_conns -= 1  # the connection leaves this worker's accounting
+            if closed_by_client(conn.sock):  # a kept-alive connection's end: no request
+                conn.sock.close()
+                return
+            self._metrics.shed.labels("load").inc()
+            with self._shed_lock:
+                if self._shed_pending >= SHED_BACKLOG:  # a flood: no answer at all
+                    conn.sock.close()
+                    return
+                self._shed_pending += 1
+            self._shedder.submit(self._shed, conn.sock)
+            return
+        self.in_flight += 1
+        self._metrics.in_flight.inc()
+        future = self.tpool.submit(self.handle, conn)
+        future.add_done_callback(
+            lambda done: self.method_queue.defer(self._finished, conn, done))
+
+    def _shed(self, sock: socket.socket) -> None:
+        try:
+            shed(sock, SHED_RETRY_AFTER)
+        finally:
+            with self._shed_lock:
+                self._shed_pending -= 1
+
+    def _finished(self, conn: Any, future: Any) -> None:
+        self.in_flight -= 1
+        self._metrics.in_flight.dec()
+        self.finish_request(conn, future)
+
+
+def closed_by_client(sock: socket.socket) -> bool:
+    """Whether the client has closed the connection (its end is all there is to read);
+    never blocks."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # nothing to read yet: a request is on its way
+    except OSError:
+        return True  # reset or otherwise gone
+
+
+def shed(sock: socket.socket, retry_after: int) -> None:
+    """Read the request (briefly), answer 503 with Retry-After, close."""
+    try:
+        sock.setblocking(True)
+        sock.settimeout(SHED_READ_SECONDS)
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < DRAIN_BYTES:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            head += chunk
+        body = b"" if head.startswith(b"HEAD ") else SHED_MESSAGE
+        sock.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nRetry-After: %d\r\nConnection: close\r\n\r\n%s"
+            % (len(SHED_MESSAGE), retry_after, body))
+        sock.shutdown(socket.SHUT_WR)
+        drain(sock)
+    except OSError:
+        pass
+    finally:
+        sock.close()

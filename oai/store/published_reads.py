@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, func, select, tuple_
 
+from oai.store.bounded import bounded_count
 from oai.store.published import PARENT_SET
 from oai.store.resilience import retried_read
 from oai.store.tables import published
@@ -78,13 +79,14 @@ class PublishedReads:
 
     @retried_read
     def count(self, prefix: str, set_spec: str | None, from_epoch: int | None,
-              until_epoch: int) -> int:
+              until_epoch: int, cap: int | None = None) -> int:
+        """Records of a list window (with `cap`: at most cap + 1, `oai.store.bounded`)."""
         if not self.selects(set_spec):
             return 0
         query = self._window(select(func.count()).select_from(published), prefix, set_spec,
                              from_epoch, until_epoch)
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            return bounded_count(conn, query, cap)
 
     @retried_read
     def get(self, identifier: str, prefix: str) -> tuple[PublishedRow, bool] | None:

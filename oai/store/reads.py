@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.formats import MANDATORY_PREFIX
+from oai.store.bounded import bounded_count
 from oai.store.resilience import lost_connection, retried_read
 from oai.store.tables import load_list, record_sets, records, renditions, sets, settings
 
@@ -185,9 +186,10 @@ class StoreReads:
 
     @retried_read
     def count_list(self, prefix: str, set_spec: str | None, from_epoch: int | None,
-                   until_epoch: int) -> int:
-        """Records of a list window. oai_dc is rendered for every record (a write fails
-        otherwise), so its count needs no join: an index-only range count."""
+                   until_epoch: int, cap: int | None = None) -> int:
+        """Records of a list window (with `cap`: at most cap + 1, see `oai.store.bounded`).
+        oai_dc is rendered for every record (a write fails otherwise), so its count needs no
+        join: an index-only range count."""
         if prefix == MANDATORY_PREFIX:
             if set_spec is None:
                 ds = records.c.datestamp
@@ -203,7 +205,7 @@ class StoreReads:
             query, _, _ = self._list_query([func.count()], prefix, set_spec, from_epoch,
                                            until_epoch)
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            return bounded_count(conn, query, cap)
 
     @retried_read
     def get_record(self, record_id: str, prefix: str) -> tuple[ListedRecord, bool] | None:
