@@ -40,6 +40,15 @@ def test_doi_spellings_are_one(spelling: str) -> None:
     ("https://example.org/record/1", None, []),
     ("oai:example.org:1", None, []),
     ("2020", None, []),
+    # an ISBN inside text, as catalogues write it, is found; dates and citations are not ISBNs
+    ("0786254815 (lg. print : alk. paper)", None, [("isbn", "9780786254811")]),
+    ("Naoura, Salah: Mücke und Agathe (978-3-7707-3336-1)", None,
+     [("isbn", "9783770733361")]),
+    ("Accepted manuscript; embargoed until 2021-10-03; licence "
+     "https://creativecommons.org/licenses/by/4.0/", None, []),
+    ("Print #M175. CCML Council Quotes Vol. 18 (4). July/August 1995", None, []),
+    ("Zhang, N. (2023) Face recognition at scale. J. Imaging 12(3): 1-10. doi:10.5555/x",
+     None, []),
 ])
 def test_identifiers(value: str, declared: str | None, expected: list[tuple[str, str]]) -> None:
     assert normalise(value, declared) == expected

@@ -38,8 +38,13 @@ class Fingerprint(NamedTuple):
     surname: str  # normalised
 
 
+_ASCII_PUNCTUATION = re.compile(r"[^0-9a-z]+")
+
+
 def fold(text: str) -> str:
     """Lower case, no diacritics, punctuation as spaces, single spaces."""
+    if text.isascii():  # most titles and names: no decomposition to do
+        return " ".join(_ASCII_PUNCTUATION.sub(" ", text.lower()).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(c if c.isalnum() else " " for c in decomposed
                    if not unicodedata.combining(c))

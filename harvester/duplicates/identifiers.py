@@ -13,6 +13,7 @@ suffix names a version of the same work, ISBN-10 becomes ISBN-13 without hyphens
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 import idutils
@@ -37,6 +38,8 @@ _RESOLVERS.update({  # spellings older than idutils' table, still common in harv
     "nbn-resolving.de/": "urn", "urn.nb.no/": "urn", "urn.fi/": "urn",
 })
 
+_RESOLVER_HOSTS = frozenset(prefix.split("/", 1)[0].lower() for prefix in _RESOLVERS)
+
 # how typed fields name schemes (DataCite identifierType, MODS @type, MARC 024 $2)
 TYPE_NAMES = {"doi": "doi", "hdl": "handle", "handle": "handle", "arxiv": "arxiv",
               "pmid": "pmid", "pubmed": "pmid", "pmcid": "pmcid", "pmc": "pmcid",
@@ -45,6 +48,8 @@ TYPE_NAMES = {"doi": "doi", "hdl": "handle", "handle": "handle", "arxiv": "arxiv
 
 _WEB = ("http://", "https://", "ftp://")
 _PREFIXED = ("urn:", "arxiv:", "pmid:")
+# ten or thirteen digits (hyphens between, a final X): an ISBN inside text, which idutils finds
+_ISBN_IN_TEXT = re.compile(r"(?<![\d-])(?:\d-?){9}[\dXx](?:-?\d){0,3}(?![\d-])")
 
 
 def _may_name_a_work(text: str, lowered: str) -> bool:
@@ -52,7 +57,10 @@ def _may_name_a_work(text: str, lowered: str) -> bool:
     (its scheme detection tries every pattern it knows and costs ~200 us a value): DOIs,
     Handles and old-style arXiv ids hold a '/', a URN, a new-style arXiv id or a PMID must be
     prefixed here, a PMCID says PMC, and an ISBN (which idutils also finds inside text such
-    as `0751362344 (pbk.)`) holds at least nine digits."""
+    as `0751362344 (pbk.)`) holds at least nine digits; none is more than two words."""
+    if sum(1 for word in text.split(" ", 3) if not word.isascii() or
+           any(c.isalpha() for c in word)) > 2 and not _ISBN_IN_TEXT.search(text):
+        return False  # words: a citation or a sentence, holding no ISBN
     return ("/" in text or lowered.startswith(_PREFIXED) or "pmc" in lowered
             or sum(c.isdigit() for c in text) >= 9)
 
@@ -61,6 +69,11 @@ def _from_url(value: str) -> tuple[str, str] | None:
     """(scheme, identifier) when `value` is a resolver URL; None otherwise."""
     if not value[:8].lower().startswith(("http://", "https://")):
         return None  # most values: no need to parse them as a URL
+    host = value.split("://", 1)[1]
+    for end in "/?#":
+        host = host.split(end, 1)[0]
+    if host.lower() not in _RESOLVER_HOSTS:
+        return None  # a landing page, not a resolver: no need to parse it further
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
@@ -120,7 +133,10 @@ def normalise(value: str, typed: str | None = None) -> list[tuple[str, str]]:
     if hint is None and not _may_name_a_work(text, lowered):
         return []
     try:
-        found = [s for s in idutils.detect_identifier_schemes(text) if s in SCHEMES]
+        if hint == "doi":  # detection never filters a DOI out: its own test says the same
+            found = ["doi"] if idutils.is_doi(text) else []
+        else:
+            found = [s for s in idutils.detect_identifier_schemes(text) if s in SCHEMES]
     except Exception:  # idutils raising on odd input: nothing recognised
         return []
     if hint is not None:
