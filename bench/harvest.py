@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import provider  # noqa: E402  (bench/provider.py, a script next to this one)
 
 VAR = BENCH_DIR / "var"
-CLIENTS = ("ours", "sickle", "bare")
+CLIENTS = ("ours", "matching", "sickle", "bare")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Targets (see README).
@@ -151,10 +151,15 @@ def _timed(command: list[str], env: dict[str, str]) -> Run:
     return Run(b"".join(chunks).decode("utf-8"), seconds, usage, peak)
 
 
-def _run_ours(url: str, workdir: Path) -> Run:
-    """`oai harvest run` into a fresh store; the source is defined first, untimed."""
+def _run_ours(url: str, workdir: Path, match_duplicates: bool = False) -> Run:
+    """`oai harvest run` into a fresh store; the source is defined first, untimed. Ours runs
+    as configured by default (one source: nothing to match, no duplicate matching); the
+    matching client is the same command with matching on, as an aggregator of several
+    sources runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
     env["OAI_DATABASE_URL"] = f"sqlite:///{workdir / 'harvest.sqlite'}"
+    if match_duplicates:
+        env["OAI_HARVEST_MATCH_DUPLICATES"] = "on"
     oai = str(Path(sys.executable).with_name("oai"))
     subprocess.run([oai, "harvest", "add", "bench", url, "--no-check"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
@@ -171,8 +176,8 @@ def measure_client(name: str, server: provider.Server, expected: int) -> Measure
     workdir = Path(tempfile.mkdtemp(prefix=f"harvest-{name}-", dir=VAR))
     try:
         server_cpu0 = server_cpu_s(server)
-        if name == "ours":
-            run = _run_ours(server.url, workdir)
+        if name in ("ours", "matching"):
+            run = _run_ours(server.url, workdir, match_duplicates=name == "matching")
         else:
             run = _timed([sys.executable, str(BENCH_DIR / "harvest_clients.py"), name,
                           server.url, str(workdir)], dict(os.environ))
@@ -238,7 +243,7 @@ class Results:
 
 
 def evaluate(results: Results) -> list[dict[str, Any]]:
-    ours, sickle, bare = (results.chosen[n] for n in CLIENTS)
+    ours, _, sickle, bare = (results.chosen[n] for n in CLIENTS)
     n = ours.expected
     vs_sickle, vs_bare = ours.rate / sickle.rate, ours.rate / bare.rate
     targets = [
@@ -283,7 +288,9 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
-LABELS = {"ours": "ours: oai harvest run (SQLite)", "sickle": "Sickle, writing a file",
+LABELS = {"ours": "ours: oai harvest run (SQLite)",
+          "matching": "ours, duplicate matching on",
+          "sickle": "Sickle, writing a file",
           "bare": "bare requests + lxml, writing a file"}
 
 
@@ -303,7 +310,9 @@ def render(results: Results) -> str:
               f"  ours/Sickle: {ours.rate / c['sickle'].rate:.2f}x rate, "
               f"{ours.us_per_record / c['sickle'].us_per_record:.2f}x CPU per record",
               f"  ours/bare:   {ours.rate / c['bare'].rate:.2f}x rate, "
-              f"{ours.us_per_record / c['bare'].us_per_record:.2f}x CPU per record"]
+              f"{ours.us_per_record / c['bare'].us_per_record:.2f}x CPU per record",
+              f"  ours with duplicate matching on: {c['matching'].rate / c['sickle'].rate:.2f}x "
+              f"Sickle's rate, {c['matching'].rate / c['bare'].rate:.0%} of bare's"]
     if s["repeats"] > 1:
         lines += ["", "ALL RUNS (records/s)"] + [
             f"  {name}: " + ", ".join(f"{m.rate:,.0f}" for m in results.runs[name])

@@ -74,9 +74,10 @@ class Config:
     harvest_max_response_mb: int = 256
     harvest_lease_seconds: int = 60
     harvest_max_delete_share: float = 0.10  # reconciliation: most of the copy to tombstone
-    # file each harvested record for duplicate matching as it is written (`oai duplicates`);
-    # off, a harvest costs about half the CPU, and `oai duplicates rebuild` files them later
-    harvest_match_duplicates: bool = True
+    # file each harvested record for duplicate matching as it is written (`oai duplicates`):
+    # "auto" (once two sources are defined: one source has nothing to match), "on" or "off";
+    # matching costs a harvest about half its CPU
+    harvest_match_duplicates: str = "auto"
     # distributed harvesting on Celery (OAI_BROKER_URL, OAI_DISTRIBUTED_* in the environment)
     broker_url: str = "redis://127.0.0.1:6379/0"  # or amqp://guest:guest@127.0.0.1:5672//
     coordinator_url: str | None = None  # Redis for politeness; None: broker_url if Redis
@@ -107,6 +108,8 @@ class Config:
         for name in ("harvest_overlap", "harvest_max_retry_after"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if _MATCHING.get(str(self.harvest_match_duplicates).strip().lower()) is None:
+            raise ConfigError("harvest_match_duplicates must be auto, on or off")
         if not 0 <= self.harvest_max_delete_share <= 1:
             raise ConfigError("harvest_max_delete_share must be between 0 and 1")
         for name in ("max_in_flight", "complete_list_size_limit"):
@@ -117,6 +120,15 @@ class Config:
         if not self.admin_emails or any("@" not in e for e in self.admin_emails):
             raise ConfigError("admin_emails must list at least one e-mail address")
         return self
+
+
+_MATCHING = {"auto": "auto", "on": "on", "true": "on", "yes": "on", "1": "on", "off": "off",
+             "false": "off", "no": "off", "0": "off"}
+
+
+def matching_mode(value: str) -> str:
+    """`harvest_match_duplicates` as one of auto / on / off."""
+    return _MATCHING[str(value).strip().lower()]
 
 
 def _coerce(name: str, kind: Any, value: Any) -> Any:

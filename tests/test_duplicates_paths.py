@@ -79,3 +79,42 @@ def test_matching_switched_off_then_rebuilt(
     assert clusters(oai) == []  # nothing filed
     oai("duplicates", "rebuild")
     assert clusters(oai) == [{("a", SHARED[0]), ("b", SHARED[1])}]
+
+
+def filed(database_url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from oai.store.tables import dup_records
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(dup_records)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_auto_matching_starts_with_the_second_source(
+        sources: tuple[ChangingSource, ChangingSource, str, str], oai: Run,
+        database_url: str) -> None:
+    """One source has nothing to match against: its harvest files nothing (and costs half as
+    much). Adding a second files what the first holds; the second's harvest is matched."""
+    _, b, url_a, url_b = sources
+    b.add(SHARED[1], when=START - 40 * DAY)
+    oai("harvest", "add", "a", url_a)
+    oai("harvest", "run", "a")
+    assert filed(database_url) == 0
+    added = oai("harvest", "add", "b", url_b, "--json")
+    assert json.loads(added.stdout.splitlines()[-1])["duplicates_filed"] == 9
+    assert filed(database_url) == 1  # a's one record with an identifier (its DOI)
+    oai("harvest", "run", "b")
+    assert clusters(oai) == [{("a", SHARED[0]), ("b", SHARED[1])}]
+
+
+def test_matching_on_files_a_lone_sources_records(
+        sources: tuple[ChangingSource, ChangingSource, str, str], oai: Run,
+        database_url: str) -> None:
+    _, _, url_a, _ = sources
+    oai("harvest", "add", "a", url_a)
+    oai("harvest", "run", "a", OAI_HARVEST_MATCH_DUPLICATES="on")
+    assert filed(database_url) == 1  # the one record with an identifier (DOI)

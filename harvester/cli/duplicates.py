@@ -15,11 +15,7 @@ from harvester.cli.group import hstore_for
 from oai.cli.context import CliContext, fail, pass_ctx
 
 if TYPE_CHECKING:
-    from oai.store.harvest import HarvestStore
     from oai.store.harvest.duplicates import Cluster, ClusterLink, ClusterMember
-
-_BATCH = 500
-
 
 @click.group("duplicates", invoke_without_command=True)
 @click.option("--source", "source_name", metavar="NAME",
@@ -114,7 +110,7 @@ def rebuild(ctx: CliContext, source_name: str | None, as_json: bool) -> None:
     """Extract identifiers and fingerprints again from the stored records and match them
     (records harvested before duplicate matching existed). Streams, batch by batch; an
     interrupted rebuild keeps what it did and can simply be run again."""
-    from harvester.duplicates import judge
+    from harvester.duplicates.policy import file_records
 
     hstore = hstore_for(ctx, write=True)
     chosen = [hstore.require_source(source_name)] if source_name else hstore.list_sources()
@@ -129,7 +125,7 @@ def rebuild(ctx: CliContext, source_name: str | None, as_json: bool) -> None:
     try:
         with _progress(total, as_json) as advance:
             for source in chosen:
-                _refile(hstore, source.id, judge, stats, advance)
+                file_records(hstore, source.id, stats, advance)
     except KeyboardInterrupt:
         click.echo(f"interrupted after {stats.records} records; what was done is kept: run "
                    "`oai duplicates rebuild` again to finish", err=True)
@@ -141,22 +137,6 @@ def rebuild(ctx: CliContext, source_name: str | None, as_json: bool) -> None:
     else:
         click.echo(f"{stats.records} records read, {filed} filed; {clusters} cluster(s), "
                    f"{links} link(s)")
-
-
-def _refile(hstore: HarvestStore, source_id: int, judge: Any, stats: Any,
-            advance: Any) -> None:
-    from harvester.duplicates import keys_for
-
-    batch: list[tuple[str, Any]] = []
-    for row in hstore.iter_records(source_id):
-        batch.append((row.identifier, None if row.deleted else keys_for(row.metadata)))
-        if len(batch) >= _BATCH:
-            hstore.refile(source_id, batch, judge, stats)
-            advance(len(batch))
-            batch = []
-    if batch:
-        hstore.refile(source_id, batch, judge, stats)
-        advance(len(batch))
 
 
 class _progress:

@@ -49,6 +49,7 @@ def harvest_options(config: Config, stop: StopRequest | None, **overrides: Any,
                     ) -> HarvestOptions:
     """A run's options from the configuration's [harvest] defaults."""
     from harvester.options import HarvestOptions
+    from oai.config import matching_mode
 
     c = config
     values: dict[str, Any] = dict(
@@ -58,7 +59,7 @@ def harvest_options(config: Config, stop: StopRequest | None, **overrides: Any,
         max_seconds=c.harvest_max_time, breaker=c.harvest_breaker,
         max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
         lease_seconds=c.harvest_lease_seconds, stop=stop,
-        match_duplicates=c.harvest_match_duplicates)
+        match_duplicates=matching_mode(c.harvest_match_duplicates) != "off")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return HarvestOptions(**values)
 

@@ -90,6 +90,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
     """Harvest sources; exit 0 only when every run is complete, which means the copy then
     equals what each source held when its run started (bar a stopped run: 130 on Ctrl-C)."""
     from harvester.cli.progress import make_reporter
+    from harvester.duplicates.policy import matching
     from harvester.guard import StopRequest
     from harvester.options import HarvestOptions
 
@@ -128,7 +129,8 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         max_seconds=max_time or c.harvest_max_time, breaker=breaker or c.harvest_breaker,
         max_bytes=(max_response_mb or c.harvest_max_response_mb) * 1024 * 1024,
         user_agent=c.user_agent, lease_seconds=c.harvest_lease_seconds, stop=stop,
-        schemas=c.validate_schemas, match_duplicates=c.harvest_match_duplicates)
+        schemas=c.validate_schemas,
+        match_duplicates=matching(c.harvest_match_duplicates, hstore))
     _configure_logging(as_json)
     reporter = make_reporter([s.name for s in sources], as_json)
     runner = _Runner(hstore, sources, options, reporter, jobs)

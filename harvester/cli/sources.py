@@ -84,6 +84,21 @@ def _publish_line(name: str, result: dict[str, Any]) -> str:
             f"source:{name}")
 
 
+def _start_matching(ctx: CliContext, hstore: Any, added: str) -> int:
+    """With matching on "auto", a second source turns it on: file what the first one holds
+    (with a progress bar), so clusters cover every record from now on."""
+    from harvester.cli.progress import CountBar
+    from harvester.duplicates.policy import file_existing
+
+    if len(hstore.list_sources()) != 2:
+        return 0
+    held = sum(hstore.counts(s.id)[0] for s in hstore.list_sources() if s.name != added)
+    if not held:
+        return 0
+    with CountBar("filing for duplicate matching", held) as bar:
+        return file_existing(ctx.config.harvest_match_duplicates, hstore, added, bar.advance)
+
+
 def _check_sets(set_specs: tuple[str, ...]) -> None:
     for spec in set_specs:
         if not spec.strip():
@@ -134,6 +149,7 @@ def add(ctx: CliContext, name: str, url: str, prefixes: tuple[str, ...],
                                reconcile_every=reconcile_every, extra_prefixes=extras)
     suggestion = _suggestion(name, report) if report is not None and not scheduled else None
     published = _publish(ctx, hstore, source, True) if publish else None
+    filed = _start_matching(ctx, hstore, name)
     if as_json:
         click.echo(json.dumps({"name": source.name, "url": source.base_url,
                                "prefix": source.metadata_prefix,
@@ -143,6 +159,7 @@ def add(ctx: CliContext, name: str, url: str, prefixes: tuple[str, ...],
                                "reconcile_every": source.reconcile_every,
                                "suggestion": suggestion,
                                "publish": publish,
+                               "duplicates_filed": filed,
                                "checked": report is not None,
                                **({"records": report.records, **_profile(report)}
                                   if report else {})}))
@@ -157,6 +174,9 @@ def add(ctx: CliContext, name: str, url: str, prefixes: tuple[str, ...],
             click.echo(f"  {line}")
     if published is not None:
         click.echo(_publish_line(source.name, published))
+    if filed:
+        click.echo(f"  duplicate matching starts with this second source: {filed} records "
+                   "already held were filed")
     if suggestion:
         click.echo(f"  note: {suggestion}")
 

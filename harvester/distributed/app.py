@@ -25,7 +25,7 @@ from harvester.distributed.coordinator import Coordinator, LocalCoordinator, Red
 from harvester.distributed.enqueue import HARVEST_TASK, TICK_TASK, enqueue
 from harvester.guard import StopRequest
 from harvester.options import HarvestOptions
-from oai.config import Config
+from oai.config import Config, matching_mode
 from oai.store.harvest import HarvestStore
 
 log = logging.getLogger("harvester.distributed")
@@ -57,7 +57,7 @@ def harvest_options(config: Config, stop: StopRequest | None, coordinator: Coord
         max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
         lease_seconds=c.harvest_lease_seconds, stop=stop, schemas=c.validate_schemas,
         slots=coordinator.slots, lease_label=label,
-        match_duplicates=c.harvest_match_duplicates)
+        match_duplicates=matching_mode(c.harvest_match_duplicates) != "off")
 
 
 class WorkerState:
