@@ -66,6 +66,8 @@ def load(ctx: CliContext, paths: tuple[str, ...], batch_size: int, dry_run: bool
                    "same inputs again to finish", err=True)
         sys.exit(130)
     counts = loader.counts
+    if not dry_run:
+        store.refresh_statistics(counts.added + counts.updated)
     if as_json:
         click.echo(json.dumps({"ok": not counts.rejected, "dry_run": dry_run,
                                "added": counts.added, "updated": counts.updated,

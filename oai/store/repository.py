@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.protocol.canonical import canonical_json, set_ancestors
@@ -123,6 +123,24 @@ class Store(StoreReads, RenditionAdmin):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def refresh_statistics(self, changed: int) -> bool:
+        """After a bulk write of `changed` records: on PostgreSQL, when that is at least a
+        tenth of the records held, ANALYZE the list tables at once rather than waiting for
+        autovacuum (until then the planner takes a freshly loaded table for empty, and a
+        set-restricted page costs hundreds of milliseconds instead of a few). Whether it ran."""
+        if self.engine.dialect.name != "postgresql" or changed <= 0:
+            return False
+        with self.engine.connect() as conn:
+            held = conn.execute(select(func.count()).select_from(records)).scalar_one()
+        if changed * 10 < held:
+            return False
+        with self.engine.connect() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for table in (records, renditions, record_sets):
+                conn.exec_driver_sql(f"ANALYZE {quote(table.name)}")
+            conn.commit()
+        return True
 
     def write_connection(self) -> Any:
         """A connection whose transactions take the write lock at BEGIN (SQLite), so that a
