@@ -12,6 +12,7 @@ from harvester.client import OAIClient
 from harvester.guard import RunGuard
 from harvester.lease import DEFAULT_SECONDS
 from harvester.politeness import HostSlots
+from oai.config import Config, matching_mode
 from oai.store.harvest import SourceRow
 
 
@@ -89,3 +90,21 @@ def make_client(source: SourceRow, options: HarvestOptions, guard: RunGuard) -> 
         backoff_cap=options.backoff_cap, max_retry_after=options.max_retry_after,
         min_interval=source.min_interval or 0.0, max_bytes=options.max_bytes,
         max_empty_pages=options.max_empty_pages, guard=guard, slots=options.slots)
+
+
+def options_from_config(config: Config, stop: threading.Event | None = None,
+                        **overrides: Any) -> HarvestOptions:
+    """A run's options from the configuration's [harvest] table; `overrides` (command-line
+    options, a worker's slots) replace those that are not None. One place for every caller:
+    `oai harvest run`, `oai reconcile` and the Celery tasks."""
+    c = config
+    values: dict[str, Any] = dict(
+        overlap=c.harvest_overlap, read_timeout=c.harvest_timeout,
+        deadline=c.harvest_deadline, max_attempts=c.harvest_retries,
+        max_retry_after=c.harvest_max_retry_after, max_requests=c.harvest_max_requests,
+        max_seconds=c.harvest_max_time, breaker=c.harvest_breaker,
+        max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
+        lease_seconds=c.harvest_lease_seconds, stop=stop, schemas=c.validate_schemas,
+        match_duplicates=matching_mode(c.harvest_match_duplicates) != "off")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return HarvestOptions(**values)

@@ -4,11 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 from dataclasses import asdict
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,10 +14,7 @@ from harvester.cli.group import check_name, hstore_for
 from oai.cli.context import CliContext, fail, pass_ctx
 
 if TYPE_CHECKING:
-    from harvester.guard import StopRequest
-    from harvester.options import HarvestOptions
     from harvester.reconcile import ReconcileOutcome
-    from oai.config import Config
 
 LABELS = (("missing", "missing locally"), ("stale", "stale locally"),
           ("changed", "changed (same datestamp)"), ("gone", "gone from the source"),
@@ -43,25 +37,6 @@ class Share(click.ParamType):
         if not 0 <= share <= 1:
             self.fail(f"{value!r} is not between 0% and 100%", param, ctx)
         return share
-
-
-def harvest_options(config: Config, stop: StopRequest | None, **overrides: Any,
-                    ) -> HarvestOptions:
-    """A run's options from the configuration's [harvest] defaults."""
-    from harvester.options import HarvestOptions
-    from oai.config import matching_mode
-
-    c = config
-    values: dict[str, Any] = dict(
-        overlap=c.harvest_overlap, read_timeout=c.harvest_timeout,
-        deadline=c.harvest_deadline, max_attempts=c.harvest_retries,
-        max_retry_after=c.harvest_max_retry_after, max_requests=c.harvest_max_requests,
-        max_seconds=c.harvest_max_time, breaker=c.harvest_breaker,
-        max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
-        lease_seconds=c.harvest_lease_seconds, stop=stop,
-        match_duplicates=matching_mode(c.harvest_match_duplicates) != "off")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return HarvestOptions(**values)
 
 
 @click.command("reconcile")
@@ -90,7 +65,9 @@ def reconcile(ctx: CliContext, name: str, apply: bool, force: bool, content: boo
     resumes at the next call, and never tombstones anything."""
     from harvester.cli.progress import make_reporter
     from harvester.cli.run import _configure_logging
+    from harvester.cli.signals import StopSignals
     from harvester.guard import StopRequest
+    from harvester.options import options_from_config
     from harvester.reconcile import ReconcileOptions, Reconciler
 
     check_name(name)
@@ -103,11 +80,11 @@ def reconcile(ctx: CliContext, name: str, apply: bool, force: bool, content: boo
         else max_delete_share
     options = ReconcileOptions(apply=apply, force=force, content=content,
                                max_delete_share=share)
-    harvest = harvest_options(ctx.config, stop, max_requests=max_requests,
-                              max_seconds=max_time)
+    harvest = options_from_config(ctx.config, stop, max_requests=max_requests,
+                                  max_seconds=max_time)
     _configure_logging(as_json)
     reporter = make_reporter([source.name], as_json)
-    signals = _Signals(stop)
+    signals = StopSignals(stop, lambda name: "; the sweep resumes from its last page")
     try:
         with signals:
             outcome = Reconciler(hstore, source, harvest, options, reporter).run()
@@ -146,36 +123,3 @@ def summary(o: ReconcileOutcome) -> list[str]:
     if o.reason and o.ok:
         lines.append(f"  note: {o.reason}")
     return lines
-
-
-class _Signals:
-    """SIGINT/SIGTERM: the first stops after the page in flight (recorded `interrupted`,
-    resumed next time), the second at once (the sweep resumes from its last page)."""
-
-    def __init__(self, stop: StopRequest) -> None:
-        self.stop = stop
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Signals:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if not self.stop.is_set():
-            self.signum = signum
-            self.stop.request(name)
-            click.echo(f"stopping after the page in flight ({name}); press Ctrl-C again to "
-                       "stop at once", err=True)
-            return
-        click.echo(f"stopped at once ({name} twice); the sweep resumes from its last page",
-                   err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(128 + (self.signum or signum))

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
-import signal
 import sys
 import threading
 from dataclasses import asdict
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,7 +23,6 @@ from harvester.cli.group import harvest, hstore_for
 from oai.cli.context import CliContext, fail, pass_ctx
 
 if TYPE_CHECKING:
-    from harvester.guard import StopRequest
     from harvester.options import HarvestOptions, RunOutcome
     from harvester.sync import SourceHarvester
     from oai.store.harvest import HarvestStore, SourceRow
@@ -90,9 +86,10 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
     """Harvest sources; exit 0 only when every run is complete, which means the copy then
     equals what each source held when its run started (bar a stopped run: 130 on Ctrl-C)."""
     from harvester.cli.progress import make_reporter
+    from harvester.cli.signals import StopSignals
     from harvester.duplicates.policy import matching
     from harvester.guard import StopRequest
-    from harvester.options import HarvestOptions
+    from harvester.options import options_from_config
 
     if run_all == bool(names):
         fail("name one or more sources, or give --all")
@@ -118,25 +115,24 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         return
     c = ctx.config
     stop = StopRequest()
-    options = HarvestOptions(
-        full=full, window_from=from_, window_until=until,
-        overlap=c.harvest_overlap if overlap is None else overlap,
-        read_timeout=timeout or c.harvest_timeout, deadline=deadline or c.harvest_deadline,
-        max_attempts=retries or c.harvest_retries,
-        max_retry_after=c.harvest_max_retry_after if max_retry_after is None
-        else max_retry_after,
-        max_requests=max_requests or c.harvest_max_requests,
-        max_seconds=max_time or c.harvest_max_time, breaker=breaker or c.harvest_breaker,
-        max_bytes=(max_response_mb or c.harvest_max_response_mb) * 1024 * 1024,
-        user_agent=c.user_agent, lease_seconds=c.harvest_lease_seconds, stop=stop,
-        schemas=c.validate_schemas,
+    options = options_from_config(
+        c, stop, full=full, window_from=from_, window_until=until, overlap=overlap,
+        read_timeout=timeout, deadline=deadline, max_attempts=retries,
+        max_retry_after=max_retry_after, max_requests=max_requests, max_seconds=max_time,
+        breaker=breaker,
+        max_bytes=max_response_mb * 1024 * 1024 if max_response_mb else None,
         match_duplicates=matching(c.harvest_match_duplicates, hstore))
     _configure_logging(as_json)
     reporter = make_reporter([s.name for s in sources], as_json)
     runner = _Runner(hstore, sources, options, reporter, jobs)
     runner.max_delete_share = c.harvest_max_delete_share
     try:
-        with _StopSignals(stop, runner) as signals:
+        def at_once(name: str) -> str:
+            runner.abandon(f"interrupted by {name} (twice)")
+            return (": run 'oai harvest run "
+                    f"{' '.join(s.name for s in runner.sources)}' to resume")
+
+        with StopSignals(stop, at_once) as signals:
             outcomes = runner.run()
     finally:
         reporter.close()
@@ -220,42 +216,6 @@ class _Runner:
             active = list(self.active.values())
         for harvester in active:
             harvester.abandon(reason)
-
-
-class _StopSignals:
-    """SIGINT and SIGTERM: the first asks every run to stop after its page, the second
-    records them interrupted and leaves at once."""
-
-    def __init__(self, stop: StopRequest, runner: _Runner) -> None:
-        self.stop = stop
-        self.runner = runner
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if not self.stop.is_set():
-            self.signum = signum
-            self.stop.request(name)
-            click.echo(f"stopping after the page in flight ({name}); "
-                       "press Ctrl-C again to stop at once", err=True)
-            return
-        self.runner.abandon(f"interrupted by {name} (twice)")
-        click.echo(f"stopped at once ({name} twice): run 'oai harvest run "
-                   f"{' '.join(s.name for s in self.runner.sources)}' to resume", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(128 + (self.signum or signum))
 
 
 def _report(outcomes: list[RunOutcome], as_json: bool) -> None:

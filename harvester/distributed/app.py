@@ -24,8 +24,8 @@ from celery.signals import worker_shutting_down
 from harvester.distributed.coordinator import Coordinator, LocalCoordinator, RedisCoordinator
 from harvester.distributed.enqueue import HARVEST_TASK, TICK_TASK, enqueue
 from harvester.guard import StopRequest
-from harvester.options import HarvestOptions
-from oai.config import Config, matching_mode
+from harvester.options import HarvestOptions, options_from_config
+from oai.config import Config
 from oai.store.harvest import HarvestStore
 
 log = logging.getLogger("harvester.distributed")
@@ -47,17 +47,10 @@ def make_coordinator(config: Config) -> Coordinator:
 
 def harvest_options(config: Config, stop: StopRequest | None, coordinator: Coordinator,
                     full: bool = False, label: str | None = None) -> HarvestOptions:
-    """A run's options from the configuration, as `oai harvest run` builds them."""
-    c = config
-    return HarvestOptions(
-        full=full, overlap=c.harvest_overlap, read_timeout=c.harvest_timeout,
-        deadline=c.harvest_deadline, max_attempts=c.harvest_retries,
-        max_retry_after=c.harvest_max_retry_after, max_requests=c.harvest_max_requests,
-        max_seconds=c.harvest_max_time, breaker=c.harvest_breaker,
-        max_bytes=c.harvest_max_response_mb * 1024 * 1024, user_agent=c.user_agent,
-        lease_seconds=c.harvest_lease_seconds, stop=stop, schemas=c.validate_schemas,
-        slots=coordinator.slots, lease_label=label,
-        match_duplicates=matching_mode(c.harvest_match_duplicates) != "off")
+    """A run's options from the configuration, as `oai harvest run` builds them, with the
+    worker's slots (politeness across workers) and name."""
+    return options_from_config(config, stop, full=full, slots=coordinator.slots,
+                               lease_label=label)
 
 
 class WorkerState:
