@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import re
 
+# relations[].kind -> @relationType and relations[].scheme -> @relatedIdentifierType: OpenAIRE
+# v4 takes DataCite's vocabularies for both, so they are DataCite's tables
+from oai.formats.datacite.vocabularies import (
+    RELATED_IDENTIFIER_TYPES as RELATED_IDENTIFIER_TYPES,
+)
+from oai.formats.datacite.vocabularies import RELATION_TYPES as RELATION_TYPES
+
 # titles[].kind -> datacite:title/@titleType (a main title has none)
 TITLE_TYPES: dict[str, str] = {
     "subtitle": "Subtitle",
@@ -41,37 +48,6 @@ LITERATURE = "literature"
 # record type -> oaire:file/@objectType (every other type's files are its full text)
 OBJECT_TYPES: dict[str, str] = {"dataset": "dataset", "software": "software"}
 FULLTEXT = "fulltext"
-
-# relations[].kind -> datacite:relatedIdentifier/@relationType
-RELATION_TYPES: dict[str, str] = {
-    "is_part_of": "IsPartOf",
-    "has_part": "HasPart",
-    "is_supplemented_by": "IsSupplementedBy",
-    "is_supplement_to": "IsSupplementTo",
-    "references": "References",
-    "is_referenced_by": "IsReferencedBy",
-    "is_version_of": "IsVersionOf",
-    "has_version": "HasVersion",
-    "is_derived_from": "IsDerivedFrom",
-    "is_source_of": "IsSourceOf",
-    "cites": "Cites",
-    "is_cited_by": "IsCitedBy",
-    "is_identical_to": "IsIdenticalTo",
-    "is_previous_version_of": "IsPreviousVersionOf",
-    "is_new_version_of": "IsNewVersionOf",
-}
-
-# relations[].scheme -> @relatedIdentifierType
-RELATED_IDENTIFIER_TYPES: dict[str, str] = {
-    "doi": "DOI",
-    "handle": "Handle",
-    "url": "URL",
-    "isbn": "ISBN",
-    "issn": "ISSN",
-    "arxiv": "arXiv",
-    "pmid": "PMID",
-    "urn": "URN",
-}
 
 # identifiers[].scheme -> @alternateIdentifierType (free text in the profile, which suggests
 # the related identifier types: those spellings where one exists)
