@@ -10,7 +10,6 @@ that do not ask pay nothing: no checker is made for them.
 
 from __future__ import annotations
 
-from harvester.duplicates import judge, keys_for
 from harvester.parsing import Page
 from oai.store.harvest import PageWrite, QuarantineWrite, RecordWrite
 from oai.validation.documents import Catalog, check_document
@@ -37,6 +36,8 @@ def page_write(page: Page, requests: int, window_pages: int,
                checker: PayloadChecker | None = None, duplicates: bool = True) -> PageWrite:
     """One page as the store commits it, each payload checked when a checker is given, and
     (unless `duplicates` is off) its identifiers and fingerprint extracted for matching."""
+    if duplicates:  # imported only when used: idutils compiles its patterns at import (0.5 s)
+        from harvester.duplicates.keys import judge, keys_for
     records = [RecordWrite(r.identifier, r.datestamp, r.datestamp_epoch, r.deleted,
                            r.set_specs, r.metadata, "".join(r.about) or None,
                            None if checker is None or r.deleted else checker(r.metadata),

@@ -120,7 +120,7 @@ class ListPager:
     while the consumer commits page n, page n+1 is being parsed and page n+2 fetched. At most
     `AHEAD` pages are in the pipeline; a stopped run never waits for them."""
 
-    AHEAD = 2
+    AHEAD = 4
 
     def __init__(self, client: OAIClient, verb: str = "ListRecords", *,
                  max_bytes: int | None = None, max_empty_pages: int = 10,

@@ -31,7 +31,7 @@ from typing import Any
 
 from harvester.checking import PayloadChecker, page_write
 from harvester.client import OAIClient
-from harvester.duplicates import judge
+from harvester.duplicates.fingerprint import judge
 from harvester.errors import (
     BudgetExhausted,
     CircuitOpen,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from harvester.duplicates import keys_for
 from harvester.duplicates.fingerprint import blocks, make, similarity, surname_of, year_of
 from harvester.duplicates.identifiers import normalise
+from harvester.duplicates.keys import keys_for
 from oai.protocol.rendering import prepare_record
 from oai.store.harvest.clusters import components
 

@@ -346,21 +346,45 @@ def _xmlish(draw: st.DrawFn) -> str:
     return "<r>" + "".join(element(0) for _ in range(draw(st.integers(1, 4)))) + "</r>"
 
 
-@given(_xmlish())
-def test_the_fast_container_scan_agrees_with_the_general_one(text: str) -> None:
-    from harvester.parsing.payload import _pair, _tags_by_find, _tags_by_regex
+_PROLOGS = st.sampled_from([
+    "", '<?xml version="1.0"?>\n', '\ufeff<?xml version="1.0" encoding="UTF-8"?>',
+    '<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="/metadata/about.xsl"?>\n',
+    '<?xml version="1.0"?>\n<!-- <metadata> about --><?pi <about>?> ',
+    '<?xml version="1.0"?><!DOCTYPE r>'])
 
-    data = text.encode("utf-8")
-    assert _pair(_tags_by_find(data)) == _pair(_tags_by_regex(data))
+
+@given(_PROLOGS, _xmlish())
+def test_the_fast_container_scan_agrees_with_the_general_one(prolog: str, text: str) -> None:
+    """The page scan (which steps over the prolog and takes the fast path when it can) finds
+    the same containers as the general expression over the whole page."""
+    from harvester.parsing.payload import _pair, _tags_by_regex, container_spans
+
+    data = (prolog + text).encode("utf-8")
+    assert container_spans(data) == _pair(_tags_by_regex(data))
+
+
+def test_a_stylesheet_instruction_in_the_prolog_keeps_the_fast_scan(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from harvester.parsing import payload
+
+    def general(data: bytes) -> None:
+        raise AssertionError("the general scan ran on a page the fast one reads")
+
+    monkeypatch.setattr(payload, "_tags_by_regex", general)
+    data = (b'<?xml version="1.0"?><?xml-stylesheet href="x.xsl"?>'
+            b"<r><metadata><a/></metadata></r>")
+    assert payload.container_spans(data) == [("metadata", data.index(b"<a/>"),
+                                              data.index(b"</metadata>"))]
 
 
 @needs_real
 def test_the_fast_container_scan_agrees_on_real_responses() -> None:
-    from harvester.parsing.payload import _pair, _tags_by_find, _tags_by_regex
+    from harvester.parsing.payload import _pair, _tags_by_find, _tags_by_regex, container_spans
 
     for row in REAL_ROWS:
         data = (REAL / row["file"]).read_bytes()
-        assert _pair(_tags_by_find(data)) == _pair(_tags_by_regex(data)), row["file"]
+        assert container_spans(data) == _pair(_tags_by_regex(data)), row["file"]
+        assert _pair(_tags_by_find(data, 0)) == _pair(_tags_by_regex(data)), row["file"]
 
 
 _VALUES = st.sampled_from(['"1"', "'a>b'", '"it\'s"', "'say \"hi\"'", '"x:y"', '""'])

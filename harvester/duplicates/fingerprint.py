@@ -96,3 +96,8 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float | None:
         return None
     score = Indel.normalized_similarity(a.title, b.title)
     return round(score, 4) if score >= TITLE_THRESHOLD else None
+
+
+def judge(a: tuple[str, int, str], b: tuple[str, int, str]) -> float | None:
+    """The similarity of two fingerprints (title, year, surname), None when not one work."""
+    return similarity(Fingerprint(*a), Fingerprint(*b))

@@ -26,7 +26,7 @@ def matching(setting: str, hstore: HarvestStore) -> bool:
 def file_records(hstore: HarvestStore, source_id: int, stats: MatchStats,
                  advance: Callable[[int], None] = lambda n: None) -> None:
     """File (again) every record held for a source, streaming in batches."""
-    from harvester.duplicates import judge, keys_for
+    from harvester.duplicates.keys import judge, keys_for
 
     batch: list[tuple[str, Any]] = []
     for row in hstore.iter_records(source_id):

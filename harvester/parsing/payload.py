@@ -30,6 +30,8 @@ _TAG_REST = re.compile(rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>")
 _AFTER_NAME = frozenset(b" \t\r\n/>")
 _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _LEADING_MISC = re.compile(r"\A(?:\s+|<!--.*?-->|<\?.*?\?>)*", re.DOTALL)
+# the prolog before the root element: a BOM, the XML declaration, stylesheet instructions...
+_PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s+|<!--.*?-->|<\?.*?\?>)*", re.DOTALL)
 _START_TAG = re.compile(r"<([^\s/>]+)((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 _DECLARED = re.compile(r"\sxmlns(?::([^\s=]+))?\s*=")
 _UNPREFIXED_TAG = re.compile(r"<[^\s/>:!?]+[\s/>]")
@@ -49,10 +51,25 @@ def container_spans(data: bytes) -> list[Span]:
     page), the tags are found with `bytes.find`, several times faster than the general
     regular expression that has to step over those."""
     # "<!" is a comment or CDATA (a page with a DOCTYPE is never scanned: its entities are
-    # dropped from the tree, so its payloads are serialized)
-    if b"<!" in data or data.find(b"<?", 2) >= 0:
+    # dropped from the tree, so its payloads are serialized). The prolog is stepped over
+    # first: many servers (ours too) put an xml-stylesheet instruction there.
+    prolog = _PROLOG.match(data)
+    root = prolog.end() if prolog else 0
+    if _follows_lt(data, b"!", root) or _follows_lt(data, b"?", root):
         return _pair(_tags_by_regex(data))
-    return _pair(_tags_by_find(data))
+    return _pair(_tags_by_find(data, root))
+
+
+def _follows_lt(data: bytes, mark: bytes, start: int) -> bool:
+    """Whether `<` + `mark` occurs from `start` on. The rare single byte is looked for (a
+    memchr) and its neighbour checked: searching for the pair itself stops at every `<` of
+    the page and is ten times slower."""
+    i = data.find(mark, start + 1)
+    while i >= 0:
+        if data[i - 1] == 0x3C:  # "<"
+            return True
+        i = data.find(mark, i + 1)
+    return False
 
 
 def _tags_by_regex(data: bytes) -> Iterator[Tag]:
@@ -62,11 +79,12 @@ def _tags_by_regex(data: bytes) -> Iterator[Tag]:
             yield tag.decode(), m.group(1) == b"/", m.group(3) == b"/", m.start(), m.end()
 
 
-def _tags_by_find(data: bytes) -> Iterator[Tag]:
+def _tags_by_find(data: bytes, start: int) -> Iterator[Tag]:
     """The metadata/about tags, in document order. A name in text content or in an
     attribute value is told apart by what precedes it: in XML only a tag puts `<` or `</`
     (and an optional prefix) right before a name."""
-    found = sorted([*_occurrences(data, b"metadata"), *_occurrences(data, b"about")])
+    found = sorted([*_occurrences(data, b"metadata", start),
+                    *_occurrences(data, b"about", start)])
     for i in found:
         word = "metadata" if data.startswith(b"metadata", i) else "about"
         after = i + len(word)
@@ -89,8 +107,8 @@ def _tags_by_find(data: bytes) -> Iterator[Tag]:
         yield word, closing, end.group(1) == b"/", lt, end.end()
 
 
-def _occurrences(data: bytes, word: bytes) -> Iterator[int]:
-    i = data.find(word, 1)
+def _occurrences(data: bytes, word: bytes, start: int) -> Iterator[int]:
+    i = data.find(word, max(start, 1))
     while i >= 0:
         yield i
         i = data.find(word, i + 1)

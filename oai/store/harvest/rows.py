@@ -161,7 +161,7 @@ def window_row(row: Any) -> WindowRow:
 
 class DuplicateKeys(NamedTuple):
     """What duplicate matching files a harvested record under (made by the harvester's
-    `harvester.duplicates.keys_for`; the store only indexes and compares them)."""
+    `harvester.duplicates.keys.keys_for`; the store only indexes and compares them)."""
 
     identifiers: tuple[tuple[str, str], ...]  # (scheme, normalised value)
     title: str | None  # as the record gives it, for listings
