@@ -46,14 +46,15 @@ def reconcile_if_due(hstore: HarvestStore, source: SourceRow, options: HarvestOp
                      max_delete_share: float, progress: Any = None) -> dict[str, Any] | None:
     """After a complete harvest, the source's scheduled reconciliation, when due (applied,
     never forced: the threshold holds)."""
-    from harvester.reconcile import ReconcileOptions, Reconciler
-
     try:
         last = hstore.last_reconciliation(source.id, done=True)
         if not is_due(source.reconcile_every, last.started if last else None, hstore.now()):
             return None
         if options.stop is not None and options.stop.is_set():
             return None
+        # imported when due only: every harvest ends here, few reconcile
+        from harvester.reconcile import ReconcileOptions, Reconciler
+
         result = Reconciler(hstore, hstore.require_source(source.name), options,
                             ReconcileOptions(apply=True, max_delete_share=max_delete_share),
                             progress).run()

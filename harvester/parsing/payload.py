@@ -214,8 +214,10 @@ def _strip_trailing_misc(text: str) -> str:
 
 
 def _qualified_name(element: etree._Element) -> str:
-    local = etree.QName(element).localname
-    return f"{element.prefix}:{local}" if element.prefix else local
+    tag = element.tag
+    local = tag[tag.rfind("}") + 1:]  # a clark name; cheaper than building an etree.QName
+    prefix = element.prefix
+    return f"{prefix}:{local}" if prefix else local
 
 
 def _declare(text: str, tag: tuple[str, str, int], element: etree._Element,
@@ -225,8 +227,7 @@ def _declare(text: str, tag: tuple[str, str, int], element: etree._Element,
     if not inherited:
         return text
     attributes = tag[1]
-    own = {p or None for p in _DECLARED.findall(attributes)} if "xmlns" in attributes \
-        else set()
+    own = _own_prefixes(attributes) if "xmlns" in attributes else frozenset()
     needed = [(prefix, uri) for prefix, uri in inherited.items()
               if prefix not in own and _uses(text, prefix, uri, element)]
     if not needed:
@@ -246,6 +247,13 @@ def _uses(text: str, prefix: str | None, uri: str, element: etree._Element) -> b
         return any(e.prefix is None and etree.QName(e).namespace == uri
                    for e in element.iter() if isinstance(e.tag, str))
     return f"{prefix}:" in text and _prefix_use(prefix).search(text) is not None
+
+
+@lru_cache(maxsize=256)
+def _own_prefixes(attributes: str) -> frozenset[str | None]:
+    """The prefixes a start tag declares (None: the default namespace). A list's payloads
+    mostly share one start tag: cached."""
+    return frozenset(p or None for p in _DECLARED.findall(attributes))
 
 
 @lru_cache(maxsize=256)
