@@ -367,3 +367,25 @@ def test_every_error_has_a_one_line_message(quirks: QuirkServer) -> None:
     with pytest.raises(HarvestError) as info:
         c.request("Identify")
     assert "\n" not in str(info.value) and quirks.base in str(info.value)
+
+
+def test_the_environment_proxy_is_honoured(quirks: QuirkServer,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment is read once per origin (not on every request), but it is read: a
+    host that does not resolve is reached through HTTP_PROXY, which sees the absolute URL."""
+    port = quirks.base.rsplit(":", 1)[1]
+    monkeypatch.setenv("HTTP_PROXY", quirks.base)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    c = OAIClient(f"http://oai.invalid:{port}/day-granularity/oai", max_attempts=1)
+    assert c.identify().granularity.value == "YYYY-MM-DD"
+    assert c.identify().granularity.value == "YYYY-MM-DD"
+    assert [h.get("Host") for h in quirks.state.headers] == [f"oai.invalid:{port}"] * 2
+
+
+def test_no_proxy_is_honoured(quirks: QuirkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_PROXY (per origin) sends the request straight to the host, not to the proxy."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: nothing there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    c, _ = client(quirks, "day-granularity", max_attempts=1)
+    assert c.identify().granularity.value == "YYYY-MM-DD"
