@@ -404,3 +404,24 @@ def test_start_tags_are_read_as_the_general_expression_reads_them(
     m = _START_TAG.match(text)
     assert m is not None
     assert _start_tag(text) == (m.group(1), m.group(2), m.start(2))
+
+
+@pytest.mark.parametrize(("inner", "needs_default"), [
+    ("<dc><title>T</title></dc>", True),  # a careless feed: the payload inherits OAI's default
+    ("<p:dc xmlns:p='urn:p'><title>T</title></p:dc>", True),  # only a child inherits it
+    ("<p:dc xmlns:p='urn:p'><p:title>T</p:title></p:dc>", False),
+    ("<p:dc xmlns:p='urn:p'><t xmlns='urn:t'>T</t></p:dc>", False),  # redeclared below
+    ("<dc xmlns='urn:d'><title>T</title></dc>", False),  # declares its own default
+])
+def test_an_inherited_default_namespace_is_declared_only_when_used(
+        inner: str, needs_default: bool) -> None:
+    """A payload keeps the namespaces it has in the page when it stands alone: the envelope's
+    default namespace is added exactly when one of its unprefixed elements is in it."""
+    page = parse_page(page_of(rec("a", inner)), "ListRecords")
+    md = page.records[0].metadata or ""
+    alone = assert_standalone(md)
+    in_page = etree.fromstring(page_of(rec("a", inner))).find(f".//{{{OAI}}}metadata")[0]
+    assert [e.tag for e in alone.iter()] == [e.tag for e in in_page.iter()]
+    assert (f'xmlns="{OAI}"' in md) is needs_default
+    if not needs_default:
+        assert md == inner  # byte for byte

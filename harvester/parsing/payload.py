@@ -34,8 +34,8 @@ _LEADING_MISC = re.compile(r"\A(?:\s+|<!--.*?-->|<\?.*?\?>)*", re.DOTALL)
 _PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s+|<!--.*?-->|<\?.*?\?>)*", re.DOTALL)
 _START_TAG = re.compile(r"<([^\s/>]+)((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 _DECLARED = re.compile(r"\sxmlns(?::([^\s=]+))?\s*=")
-_UNPREFIXED_TAG = re.compile(r"<[^\s/>:!?]+[\s/>]")
 _QNAME_VALUE = re.compile(r"^([A-Za-z_][\w.-]*):")
+_SPACE = re.compile(r"[ \t\r\n]")
 
 Tag = tuple[str, bool, bool, int, int]  # (name, closing, empty, start, end)
 Span = tuple[str, int, int]  # (container name, content start, content end)
@@ -194,11 +194,8 @@ def _start_tag(text: str) -> tuple[str, str, int] | None:
                     or ('"' not in head and not head.count("'") % 2)):
         if head.endswith("/"):
             head = head[:-1]
-        cut = len(head)
-        for i, ch in enumerate(head):
-            if ch in " \t\r\n":
-                cut = i
-                break
+        space = _SPACE.search(head)
+        cut = space.start() if space else len(head)
         return head[1:cut], head[cut:], cut
     m = _START_TAG.match(text)
     return (m.group(1), m.group(2), m.start(2)) if m else None
@@ -239,13 +236,14 @@ def _declare(text: str, tag: tuple[str, str, int], element: etree._Element,
 
 
 def _uses(text: str, prefix: str | None, uri: str, element: etree._Element) -> bool:
-    """Whether the payload needs an inherited declaration: a quick look at the text first,
-    the tree only when the text cannot rule it out."""
+    """Whether the payload needs an inherited declaration. The default namespace: any
+    unprefixed element in it (the tree's own filter finds them at C speed); a prefix: a quick
+    look at the text."""
     if prefix is None:
-        if not _UNPREFIXED_TAG.search(text):
-            return False
-        return any(e.prefix is None and etree.QName(e).namespace == uri
-                   for e in element.iter() if isinstance(e.tag, str))
+        if "}" in uri:  # not expressible as a tag filter
+            return any(e.prefix is None and etree.QName(e).namespace == uri
+                       for e in element.iter() if isinstance(e.tag, str))
+        return any(e.prefix is None for e in element.iter(f"{{{uri}}}*"))
     return f"{prefix}:" in text and _prefix_use(prefix).search(text) is not None
 
 
