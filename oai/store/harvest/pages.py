@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -155,7 +157,7 @@ class PageWriter(HarvestBase):
         if names is None:
             cursor.executemany(sql, values)
         else:
-            cursor.executemany(sql, [tuple(v[n] for n in names) for v in values])
+            cursor.executemany(sql, map(_positional(tuple(names)), values))
 
     def _compile_upsert(self, conn: Connection) -> tuple[str, list[str] | None]:
         # imported here: each dialect's module costs start-up time
@@ -178,6 +180,13 @@ class PageWriter(HarvestBase):
 
 def _compiled(conn: Connection, statement: Any) -> tuple[str, list[str] | None]:
     return compiled(conn.dialect, statement)
+
+
+@lru_cache(maxsize=16)
+def _positional(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A row's values in the order a positional (qmark) statement binds them."""
+    pick = itemgetter(*names)
+    return pick if len(names) > 1 else (lambda row: (pick(row),))
 
 
 @lru_cache(maxsize=1024)
