@@ -15,7 +15,7 @@ from sqlalchemy import Engine, inspect, text
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0009_distributed"
+HEAD = "0010_run_index"
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -202,6 +202,8 @@ harvested = Table(
     # schema problems of the payload as last harvested; NULL: not validated
     Column("schema_errors", Integer, nullable=True),
     Index("ix_harvested_records_datestamp", "source_id", "datestamp_epoch"),
+    # the records an earlier run left (reconcile after a full harvest), without a table scan
+    Index("ix_harvested_records_run", "source_id", "run_id"),
 )
 
 quarantine = Table(
