@@ -137,3 +137,26 @@ def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_command_closes_its_store_and_keeps_its_exit_status_and_output(
+        tmp_path: Path) -> None:
+    """`oai` ends without the interpreter's teardown, but only after the command's store is
+    closed (SQLite's last close checkpoints the log into the file: no -wal is left), its
+    output flushed and its exit status kept."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+    env["OAI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    assert subprocess.run([OAI, "init"], env=env, cwd=tmp_path, timeout=60,
+                          capture_output=True).returncode == 0
+    records = write_jsonl(tmp_path / "r.jsonl", [record(str(i)) for i in range(50)])
+    loaded = subprocess.run([OAI, "load", str(records)], env=env, cwd=tmp_path, timeout=120,
+                            capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert (tmp_path / "w.sqlite").exists()
+    assert not (tmp_path / "w.sqlite-wal").exists()
+    stats = subprocess.run([OAI, "stats", "--json"], env=env, cwd=tmp_path, timeout=60,
+                           capture_output=True, text=True)
+    assert stats.returncode == 0 and json.loads(stats.stdout)["records"] == 50
+    missing = subprocess.run([OAI, "harvest", "run", "nosuch"], env=env, cwd=tmp_path,
+                             timeout=60, capture_output=True, text=True)
+    assert missing.returncode == 1 and "nosuch" in missing.stderr

@@ -24,15 +24,19 @@ HEAVY = ("sqlalchemy", "alembic", "lxml", "requests", "flask", "werkzeug", "jinj
 
 # Runs the `oai` script as `oai` would run, then lists sys.modules, whatever way they were
 # imported (-X importtime misses importlib.import_module, which entry points use).
+# The listing is written by an exit handler: `oai` ends with os._exit once its exit handlers
+# have run (oai.cli.main.leave), so code after the script would never run.
 _PROBE = """
-import json, runpy, sys
+import atexit, json, runpy, sys
 script, listing = sys.argv[1], sys.argv[2]
 sys.argv = [script, *sys.argv[3:]]
-try:
-    runpy.run_path(script, run_name="__main__")
-finally:
+
+def write_listing():
     with open(listing, "w") as fh:
         json.dump(sorted(sys.modules), fh)
+
+atexit.register(write_listing)
+runpy.run_path(script, run_name="__main__")
 """
 
 

@@ -33,6 +33,14 @@ class CliContext:
                     {prefix: fmt.version for prefix, fmt in registry().items()})
         return self._store
 
+    def close(self) -> None:
+        """Close the store the command opened: on SQLite the last connection's close is the
+        checkpoint that makes the command's writes durable, so it is done here, explicitly,
+        not left to the interpreter's teardown."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
