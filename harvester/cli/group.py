@@ -26,11 +26,12 @@ def harvest() -> None:
     """
 
 
-def hstore_for(ctx: CliContext, write: bool) -> HarvestStore:
-    """The harvest store; only commands that write may create or migrate the store."""
+def hstore_for(ctx: CliContext, write: bool, adopt_formats: bool = True) -> HarvestStore:
+    """The harvest store; only commands that write may create or migrate the store (see
+    CliContext.open_store for adopt_formats)."""
     from oai.store.harvest import HarvestStore
 
-    return HarvestStore(ctx.open_store(create=write))
+    return HarvestStore(ctx.open_store(create=write, adopt_formats=adopt_formats))
 
 
 def check_name(name: str) -> str:

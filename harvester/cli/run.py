@@ -102,7 +102,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         a, b = parse_protocol_date(from_), parse_protocol_date(until)
         if a.granularity is not b.granularity or a.epoch > b.epoch:
             fail("--from must not be later than --until, in the same granularity")
-    hstore = hstore_for(ctx, write=True)
+    hstore = hstore_for(ctx, write=True, adopt_formats=False)  # harvests never render
     sources = hstore.list_sources() if run_all else [hstore.require_source(n) for n in names]
     if not sources:
         fail("no source is defined (see 'oai harvest add')")

@@ -18,15 +18,19 @@ class CliContext:
     config: Config
     _store: Store | None = field(default=None, repr=False)
 
-    def open_store(self, create: bool = False, read_only: bool = False) -> Store:
+    def open_store(self, create: bool = False, read_only: bool = False,
+                   adopt_formats: bool = True) -> Store:
         """The store at the configured URL; create=True initialises or migrates it,
-        read_only=True opens it so that nothing at all is written (read-only commands)."""
+        read_only=True opens it so that nothing at all is written (read-only commands).
+        adopt_formats=False skips noting a record-less store current with every registered
+        format (loading every format plug-in to do so), for commands that never touch the
+        provider's records or renditions (a harvest run)."""
         if self._store is None:
             from oai.store.repository import Store  # SQLAlchemy: not before a command runs
 
             self._store = Store.open(self.config.database_url, create=create,
                                      read_only=read_only)
-            if create:  # a new, empty store is current with every registered format
+            if create and adopt_formats:  # an empty store is current with every format
                 from oai.formats import registry
 
                 self._store.adopt_format_versions(
