@@ -101,6 +101,9 @@ def _tags_by_find(data: bytes, start: int) -> Iterator[Tag]:
         lt = begin - 2 if closing else begin - 1
         if lt < 0 or data[lt] != 0x3C:  # "<"
             continue
+        if data[after] == 0x3E:  # ">" right after the name, as nearly every container has
+            yield word, closing, False, lt, after + 1
+            continue
         end = _TAG_REST.match(data, after)
         if end is None:
             continue
