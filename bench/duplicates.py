@@ -32,7 +32,8 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harvester.duplicates.keys import judge, keys_for
+from harvester.duplicates.fingerprint import judge
+from harvester.duplicates.keys import keys_for
 from oai.store.harvest import HarvestStore
 from oai.store.harvest.duplicates import MatchStats
 from oai.store.repository import Store

@@ -37,7 +37,8 @@ def page_write(page: Page, requests: int, window_pages: int,
     """One page as the store commits it, each payload checked when a checker is given, and
     (unless `duplicates` is off) its identifiers and fingerprint extracted for matching."""
     if duplicates:  # imported only when used: idutils compiles its patterns at import (0.5 s)
-        from harvester.duplicates.keys import judge, keys_for
+        from harvester.duplicates.fingerprint import judge
+        from harvester.duplicates.keys import keys_for
     records = [RecordWrite(r.identifier, r.datestamp, r.datestamp_epoch, r.deleted,
                            r.set_specs, r.metadata, "".join(r.about) or None,
                            None if checker is None or r.deleted else checker(r.metadata),

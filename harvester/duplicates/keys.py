@@ -1,16 +1,9 @@
-"""What one payload contributes to matching (`keys_for`) and the similarity test the store
-applies to fingerprint candidates (`judge`)."""
+"""What one payload contributes to matching: its identifiers and fingerprint (`keys_for`)."""
 
 from __future__ import annotations
 
 from harvester.duplicates.extract import pick
-from harvester.duplicates.fingerprint import (  # noqa: F401  (judge: with keys_for)
-    blocks,
-    judge,
-    make,
-    surname_of,
-    year_of,
-)
+from harvester.duplicates.fingerprint import blocks, make, surname_of, year_of
 from harvester.duplicates.identifiers import normalise
 from oai.store.harvest.rows import DuplicateKeys
 

@@ -26,7 +26,8 @@ def matching(setting: str, hstore: HarvestStore) -> bool:
 def file_records(hstore: HarvestStore, source_id: int, stats: MatchStats,
                  advance: Callable[[int], None] = lambda n: None) -> None:
     """File (again) every record held for a source, streaming in batches."""
-    from harvester.duplicates.keys import judge, keys_for
+    from harvester.duplicates.fingerprint import judge
+    from harvester.duplicates.keys import keys_for
 
     batch: list[tuple[str, Any]] = []
     for row in hstore.iter_records(source_id):
