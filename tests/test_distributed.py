@@ -92,6 +92,12 @@ class Cluster:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
                          for p in sorted(self.tmp.glob("worker-*.log")))
 
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         for proc in self.workers.values():
             if proc.poll() is None:
@@ -172,8 +178,7 @@ def test_two_workers_harvest_20_sources_on_4_hosts_politely(
     db_url, hstore = harvest_db
     with counting_providers(tmp_path, hosts=4, sets=5, records=25, delay=0.02) as providers:
         defined = _define(hstore, providers, per_host=5)
-        cluster = Cluster(tmp_path, db_url, redis_prefix, REDIS_URL)
-        try:
+        with Cluster(tmp_path, db_url, redis_prefix, REDIS_URL) as cluster:
             cluster.start("a")
             cluster.start("b")
             queued = cluster.oai("harvest", "run", "--all", "--distributed", "--json")
@@ -186,8 +191,6 @@ def test_two_workers_harvest_20_sources_on_4_hosts_politely(
             assert "already queued" in again.stdout or "being harvested" in again.stdout \
                 or "queued (task" in again.stdout  # started meanwhile: sent again, harmless
             _wait_complete(hstore, list(defined), cluster)
-        finally:
-            cluster.stop()
         _check_polite(providers)
         _check_copies(hstore, defined)
         order = _harvesters_by_source(providers)
@@ -201,8 +204,7 @@ def test_a_worker_killed_mid_run_is_taken_over(
     db_url, hstore = harvest_db
     with counting_providers(tmp_path, hosts=4, sets=2, records=150, delay=0.03) as providers:
         defined = _define(hstore, providers, per_host=2, every=86400)
-        cluster = Cluster(tmp_path, db_url, redis_prefix, REDIS_URL, tick=2)
-        try:
+        with Cluster(tmp_path, db_url, redis_prefix, REDIS_URL, tick=2) as cluster:
             cluster.start("a")
             cluster.start("b", "--beat")  # its scheduler's tick sends the due sources
             deadline = time.monotonic() + WAIT
@@ -219,8 +221,6 @@ def test_a_worker_killed_mid_run_is_taken_over(
             status = cluster.oai("harvest", "status", victim, "--json")
             assert status.returncode == 0, status.stderr
             _wait_complete(hstore, list(defined), cluster)
-        finally:
-            cluster.stop()
         _check_polite(providers)
         _check_copies(hstore, defined)
         order = _harvesters_by_source(providers)
@@ -243,16 +243,15 @@ def test_rabbitmq_as_the_broker(tmp_path: Path, redis_prefix: str,
     db_url, hstore = harvest_db
     with counting_providers(tmp_path, hosts=2, sets=2, records=20, delay=0.02) as providers:
         defined = _define(hstore, providers, per_host=2)
-        cluster = Cluster(tmp_path, db_url, redis_prefix, RABBITMQ_URL)
         try:
-            cluster.start("a")
-            cluster.start("b")
-            queued = cluster.oai("harvest", "run", "--all", "--distributed")
-            assert queued.returncode == 0, queued.stderr
-            assert queued.stdout.count("queued (task") == 4
-            _wait_complete(hstore, list(defined), cluster)
+            with Cluster(tmp_path, db_url, redis_prefix, RABBITMQ_URL) as cluster:
+                cluster.start("a")
+                cluster.start("b")
+                queued = cluster.oai("harvest", "run", "--all", "--distributed")
+                assert queued.returncode == 0, queued.stderr
+                assert queued.stdout.count("queued (task") == 4
+                _wait_complete(hstore, list(defined), cluster)
         finally:
-            cluster.stop()
             with kombu.Connection(RABBITMQ_URL) as conn:  # the test's queue goes with it
                 conn.default_channel.queue_delete(f"{redis_prefix}harvest")
         _check_polite(providers)
@@ -333,8 +332,7 @@ def test_a_stopped_worker_interrupts_its_runs_and_another_resumes_them(
     db_url, hstore = harvest_db
     with counting_providers(tmp_path, hosts=1, sets=2, records=150, delay=0.03) as providers:
         defined = _define(hstore, providers, per_host=2)
-        cluster = Cluster(tmp_path, db_url, redis_prefix, REDIS_URL, tick=2)
-        try:
+        with Cluster(tmp_path, db_url, redis_prefix, REDIS_URL, tick=2) as cluster:
             cluster.start("a")
             assert cluster.oai("harvest", "run", "--all", "--distributed").returncode == 0
             deadline = time.monotonic() + WAIT
@@ -351,7 +349,5 @@ def test_a_stopped_worker_interrupts_its_runs_and_another_resumes_them(
             assert all(s.lease_owner is None for s in hstore.list_sources())
             cluster.start("b", "--beat")  # the tick resumes what was interrupted
             _wait_complete(hstore, list(defined), cluster)
-        finally:
-            cluster.stop()
         _check_polite(providers)
         _check_copies(hstore, defined)
