@@ -61,13 +61,17 @@ def assert_ok(client: FlaskClient, query: str) -> etree._Element:
 
 @pytest.mark.postgresql
 def test_terminated_connections_are_retried(postgres_url: str, clock: Clock) -> None:
-    """Pre-ping is off, so the dead pooled connection is only found by the query itself:
-    that query must be run again on a fresh connection, not turned into an error."""
+    """The provider's engine (`serving`: autocommit, no pre-ping) finds a dead pooled
+    connection only by the query itself: that query must be run again on a fresh
+    connection, not turned into an error."""
     name = f"oai_retry_{uuid.uuid4().hex[:10]}"
-    Store.open(postgres_url, clock=clock, create=True).close()
-    store = Store(open_engine(with_query(postgres_url, application_name=name),
-                              pool_pre_ping=False), clock=clock)
-    put(store, *[record(f"r{i}", sets=["s"]) for i in range(3)])
+    writer = Store.open(postgres_url, clock=clock, create=True)
+    try:
+        put(writer, *[record(f"r{i}", sets=["s"]) for i in range(3)])
+    finally:
+        writer.close()
+    store = Store(open_engine(with_query(postgres_url, application_name=name), serving=True),
+                  clock=clock)
     client = create_app(make_config(), store).test_client()
     try:
         for query in QUERIES:

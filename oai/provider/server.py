@@ -47,7 +47,8 @@ class _Gunicorn(BaseApplication):
 
         # no database access at boot (a worker restarted during an outage answers 503), and
         # a store the master found read-only is opened so here too
-        engine = open_engine(self.oai_config.database_url, read_only=self._read_only)
+        engine = open_engine(self.oai_config.database_url, read_only=self._read_only,
+                             serving=True)
         return create_app(self.oai_config, Store(engine, read_only=self._read_only))
 
 

@@ -94,14 +94,24 @@ def _read_only_sqlite_url(path: Path) -> URL:
     return URL.create("sqlite", database="file:" + quote(str(path.resolve())), query=query)
 
 
-def open_engine(url: str | Target, read_only: bool = False, **kwargs: Any) -> Engine:
+def open_engine(url: str | Target, read_only: bool = False, serving: bool = False,
+                **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite files get WAL (unless read-only), a busy timeout and
-    foreign keys. A writable SQLite file's directory is created if missing."""
+    foreign keys. A writable SQLite file's directory is created if missing.
+
+    `serving`: the provider's engine, which only reads, one statement at a time. On
+    PostgreSQL each statement then runs in autocommit (no BEGIN and ROLLBACK round trips
+    around it) and a pooled connection is not pinged at checkout: every read the provider
+    makes is run again on a fresh connection if its own was lost (`retried_read`). A page
+    then costs two round trips instead of eight, and each round trip a gunicorn thread
+    waits on is also a wait to get the GIL back."""
     target = url if isinstance(url, Target) else parse_target(url)
     read_only = read_only or target.read_only_url
     parsed = target.url
     if target.sqlite_file is None and parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
+        if serving:
+            kwargs.setdefault("isolation_level", "AUTOCOMMIT")
+        kwargs.setdefault("pool_pre_ping", not serving)
         engine = create_engine(parsed, **kwargs)
         if read_only:
             event.listen(engine, "connect", _postgres_read_only)
