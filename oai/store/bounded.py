@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, literal, select
 
 
-def bounded_count(conn: Connection, counting: Select[Any], cap: int | None) -> int:
-    """The value of `counting` (a `SELECT count(*) ...` with an explicit FROM), or, with a
-    cap, that value if it is at most `cap` and `cap + 1` otherwise."""
-    if cap is None:
-        return int(conn.execute(counting).scalar_one())
-    inner = counting.with_only_columns(literal(1)).limit(cap + 1).subquery()
-    return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+def bounded_count(conn: Connection, counting: Select[Any], cap: int | None,
+                  values: dict[str, Any] | None = None) -> int:
+    """The value of `counting` (a `SELECT count(*) ...` with an explicit FROM; `values` for
+    its bind parameters), or, with a cap, that value if it is at most `cap` and `cap + 1`
+    otherwise."""
+    if cap is not None:
+        inner = counting.with_only_columns(literal(1)).limit(cap + 1).subquery()
+        counting = select(func.count()).select_from(inner)
+    return int(conn.execute(counting, values or {}).scalar_one())

@@ -26,11 +26,11 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.formats import MANDATORY_PREFIX
 from oai.store.bounded import bounded_count
-from oai.store.resilience import lost_connection, retried_read
+from oai.store.compiled import CompiledReads
+from oai.store.resilience import retried_read
 from oai.store.tables import load_list, record_sets, records, renditions, sets, settings
 
 _CHUNK = 500  # ids per IN (...) list
@@ -69,7 +69,7 @@ class StoreReads:
 
     engine: Engine
     _clock: Callable[[], int] | None
-    _compiled: dict[tuple[Any, ...], SQLCompiler]
+    _compiled: CompiledReads
 
     # -- clock ---------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class StoreReads:
         rows a page, SQLAlchemy's per-row result processing costs more than the query."""
         shape = (set_spec is not None, from_epoch is not None, after is not None,
                  with_metadata, limit)
-        rows = self._fetch_compiled(("list", *shape), lambda: self._compile_list(*shape), {
+        rows = self._compiled.fetch(("list", *shape), lambda: self._list_statement(*shape), {
             "prefix": prefix, "set_spec": set_spec, "from_epoch": from_epoch,
             "until_epoch": until_epoch, "after_ds": after[0] if after else None,
             "after_id": after[1] if after else None})
@@ -137,37 +137,9 @@ class StoreReads:
             return [ListedRecord(r[0], r[1], bool(r[2]), r[3], _as_bytes(r[4])) for r in rows]
         return [ListedRecord(r[0], r[1], bool(r[2]), r[3], None) for r in rows]
 
-    def _fetch_compiled(self, key: tuple[Any, ...], build: Callable[[], SQLCompiler],
-                        values: dict[str, Any]) -> list[Any]:
-        """Rows of a statement compiled once per key, run on a raw driver cursor."""
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._compiled[key] = build()
-        bound = compiled.construct_params(values)
-        params: Any = ([bound[n] for n in compiled.positiontup or ()] if compiled.positional
-                       else bound)
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute(compiled.string, params)
-            rows = cursor.fetchall()
-            cursor.close()
-        except Exception as error:
-            if lost_connection(error, self.engine):
-                raw.invalidate()  # never hand a dead connection back to the pool
-            raise
-        finally:
-            raw.close()
-        return list(rows)
-
-    def _compile(self, query: Any) -> SQLCompiler:
-        compiled = query.compile(dialect=self.engine.dialect)
-        assert isinstance(compiled, SQLCompiler)
-        return compiled
-
-    def _compile_list(self, by_set: bool, by_from: bool, by_after: bool,
-                      with_metadata: bool, limit: int) -> SQLCompiler:
-        """The list query for one shape, compiled for this engine's dialect."""
+    def _list_statement(self, by_set: bool, by_from: bool, by_after: bool,
+                        with_metadata: bool, limit: int) -> Select[Any]:
+        """The list query for one shape, with bind parameters for its values."""
         columns: list[Any] = [records.c.id, records.c.datestamp, records.c.deleted,
                               records.c.set_specs]
         if with_metadata:
@@ -182,7 +154,7 @@ class StoreReads:
         if by_after:
             query = query.where(tuple_(ds, rid) > tuple_(bindparam("after_ds"),
                                                          bindparam("after_id")))
-        return self._compile(query.order_by(ds, rid).limit(limit))
+        return query.order_by(ds, rid).limit(limit)
 
     @retried_read
     def count_list(self, prefix: str, set_spec: str | None, from_epoch: int | None,
@@ -210,7 +182,7 @@ class StoreReads:
     @retried_read
     def get_record(self, record_id: str, prefix: str) -> tuple[ListedRecord, bool] | None:
         """The record (with its fragment in `prefix`) and whether it exists in that format."""
-        rows = self._fetch_compiled(("get",), lambda: self._compile(
+        rows = self._compiled.fetch(("get",), lambda: (
             select(records.c.id, records.c.datestamp, records.c.deleted, records.c.set_specs,
                    renditions.c.xml, renditions.c.prefix)
             .select_from(records.outerjoin(renditions, and_(

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from oai.protocol.canonical import canonical_json, set_ancestors
 from oai.store import migrate
 from oai.store.bulk import insert_rows
+from oai.store.compiled import CompiledReads
 from oai.store.engine import WRITE_OPTION, open_engine, parse_target, unwritable_reason
 from oai.store.errors import ReadOnlyStore, StoreError
 from oai.store.reads import ListedRecord, SetInfo, StoreReads
@@ -74,7 +74,7 @@ class Store(StoreReads, RenditionAdmin):
         self.engine = engine
         self._clock = clock
         self.read_only = read_only
-        self._compiled: dict[tuple[Any, ...], SQLCompiler] = {}
+        self._compiled = CompiledReads(engine)
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], int] | None = None,
