@@ -312,3 +312,33 @@ def test_probe_passes_with_every_scale_setting_on(pg_store: str, tmp_path: Path)
     failed = [line for line in probe.stdout.splitlines() if line.startswith("FAIL")]
     assert probe.returncode == 0 and not failed, "\n".join(failed) or probe.stderr
     assert " 0 failed" in probe.stdout.splitlines()[-1]
+
+
+@pytest.mark.postgresql
+def test_counting_is_skipped_only_where_the_planner_puts_the_window_above_the_cap(
+        postgres_url: str) -> None:
+    """The planner's estimate decides whether to count, never the size announced: below
+    the cap the count is exact, above it the answer is cap + 1 (not announced)."""
+    from sqlalchemy import func, select, text
+
+    from oai.store.bounded import bounded_count, planned_rows
+    from oai.store.tables import record_sets, records
+
+    store = Store.open(postgres_url, create=True)
+    try:
+        put(store, *[record(f"r{i}", sets=["a" if i % 3 else "b"]) for i in range(60)])
+        with store.engine.begin() as conn:
+            conn.execute(text("ANALYZE records"))
+            conn.execute(text("ANALYZE record_sets"))
+        whole = select(func.count()).select_from(records)
+        in_b = (select(func.count()).select_from(record_sets)
+                .where(record_sets.c.set_spec == "b"))
+        with store.engine.connect() as conn:
+            assert 30 <= planned_rows(conn, select(records.c.id)) <= 120
+            assert bounded_count(conn, whole, None) == 60
+            assert bounded_count(conn, whole, 1000) == 60
+            assert bounded_count(conn, whole, 10) == 11
+            assert bounded_count(conn, in_b, 1000) == 20
+            assert bounded_count(conn, in_b, 5) == 6
+    finally:
+        store.close()
