@@ -7,6 +7,8 @@ one source; no other set holds any (the origins' own sets are not re-exposed).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, bindparam, func, select, tuple_
@@ -36,12 +38,26 @@ def _row(r: Any, with_metadata: bool = True) -> PublishedRow:
                         r[5] if with_metadata else None)
 
 
-class PublishedReads:
-    """Reads over `engine` (the store's)."""
+#: Seconds a process trusts that a format had no published record up to a datestamp: the
+#: fact cannot change (below), but a restored or hand-edited database could change it.
+EMPTY_TTL = 60.0
 
-    def __init__(self, engine: Engine) -> None:
+
+class PublishedReads:
+    """Reads over `engine` (the store's).
+
+    Most repositories publish no harvested source, yet each list page would ask for published
+    records: a second round trip for every page. A published row's datestamp is the database
+    clock of the transaction that writes it, as for local records, so once no row of a format
+    is dated at or before T, none ever will be (the same premise as the provider's frozen
+    list windows and safety lag): pages of windows ending at or before T are then known empty
+    without asking, for `EMPTY_TTL` seconds."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self._compiled = CompiledReads(engine)
+        self._clock = clock
+        self._empty_upto: dict[str, tuple[int, float]] = {}  # prefix: (datestamp, until when)
 
     @staticmethod
     def selects(set_spec: str | None) -> bool:
@@ -74,7 +90,7 @@ class PublishedReads:
              until_epoch: int, after: tuple[int, str] | None, limit: int,
              with_metadata: bool) -> list[PublishedRow]:
         """Up to `limit` records after `after` in (datestamp, identifier) order."""
-        if not self.selects(set_spec):
+        if not self.selects(set_spec) or self._known_empty(prefix, until_epoch):
             return []
         shape = (set_spec not in (None, PARENT_SET), from_epoch is not None, after is not None,
                  with_metadata, limit)
@@ -82,9 +98,26 @@ class PublishedReads:
             ("page", *shape), lambda: self._page_statement(set_spec, from_epoch, after,
                                                            with_metadata, limit),
             self._values(prefix, set_spec, from_epoch, until_epoch, after))
+        if not rows:
+            self._learn_if_empty(prefix, until_epoch)
         if with_metadata:
             return [_row(r) for r in rows]
         return [PublishedRow(r[0], int(r[1]), bool(r[2]), r[3], None, None) for r in rows]
+
+    def _known_empty(self, prefix: str, until_epoch: int) -> bool:
+        known = self._empty_upto.get(prefix)
+        return known is not None and until_epoch <= known[0] and self._clock() < known[1]
+
+    def _learn_if_empty(self, prefix: str, until_epoch: int) -> None:
+        """After an empty page: whether the format has no published record at all up to the
+        window's end (one more query, made again only once that is known or expired)."""
+        found = self._compiled.fetch(
+            ("any",), lambda: select(published.c.identifier).where(
+                published.c.prefix == bindparam("prefix"),
+                published.c.datestamp <= bindparam("until_epoch")).limit(1),
+            {"prefix": prefix, "until_epoch": until_epoch})
+        if not found:
+            self._empty_upto[prefix] = (until_epoch, self._clock() + EMPTY_TTL)
 
     def _page_statement(self, set_spec: str | None, from_epoch: int | None,
                         after: tuple[int, str] | None, with_metadata: bool,
