@@ -176,6 +176,7 @@ def stop(server: Server) -> None:
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)  # of 200s
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # verb, first or resumed
     statuses: Counter[str] = field(default_factory=Counter)
     missing_retry_after: int = 0
     records_pages: int = 0
@@ -236,12 +237,16 @@ def harvester(urls: list[str], index: int, until: float, tally: Tally,
             params = {}
             continue
         local.latencies.append(elapsed)
+        kind = f"{verb} {'resumed' if 'resumptionToken' in params else 'first'}"
+        local.by_kind.setdefault(kind, []).append(elapsed)
         found = TOKEN_RE.search(body, max(0, len(body) - 4096))  # the token ends the page
         token = found.group(1) if found else None
         params = {"verb": verb, "resumptionToken": token.decode()} if token else {}
     _closed(conn)
     with lock:
         tally.latencies += local.latencies
+        for kind, seen in local.by_kind.items():
+            tally.by_kind.setdefault(kind, []).extend(seen)
         tally.statuses.update(local.statuses)
         tally.missing_retry_after += local.missing_retry_after
 
@@ -261,8 +266,16 @@ def run_clients(args: tuple[list[str], list[int], float]) -> dict[str, Any]:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"latencies": tally.latencies, "statuses": dict(tally.statuses),
+    return {"latencies": tally.latencies, "by_kind": tally.by_kind,
+            "statuses": dict(tally.statuses),
             "missing_retry_after": tally.missing_retry_after}
+
+
+def percentile_ms(ordered: list[float], fraction: float) -> float | None:
+    """The value at `fraction` of a sorted list, in ms (nearest rank)."""
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000, 1)
 
 
 def offer_load(urls: list[str], clients: int, processes: int, seconds: float) -> dict[str, Any]:
@@ -277,12 +290,18 @@ def offer_load(urls: list[str], clients: int, processes: int, seconds: float) ->
     for part in parts:
         statuses.update(part["statuses"])
     errors = sum(n for s, n in statuses.items() if s not in ("200", "503"))
+    by_kind: dict[str, list[float]] = {}
+    for part in parts:
+        for kind, seen in part["by_kind"].items():
+            by_kind.setdefault(kind, []).extend(seen)
     return {
         "seconds": round(wall, 1), "requests": sum(statuses.values()),
         "served": len(latencies), "throughput_rps": round(len(latencies) / wall, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
-        "p99_ms": (round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-                         * 1000, 1) if latencies else None),
+        "p99_ms": percentile_ms(latencies, 0.99),
+        "by_kind": {kind: {"pages": len(seen), "p50_ms": percentile_ms(sorted(seen), 0.5),
+                           "p99_ms": percentile_ms(sorted(seen), 0.99)}
+                    for kind, seen in sorted(by_kind.items())},
         "statuses": dict(sorted(statuses.items())), "errors": errors,
         "missing_retry_after": sum(p["missing_retry_after"] for p in parts)}
 
@@ -300,6 +319,8 @@ def main() -> int:
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--shed-at", type=int, default=4,
                         help="max_in_flight per worker in the shedding phase")
+    parser.add_argument("--phase", choices=("both", "plain", "shedding"), default="both",
+                        help="run one phase only (default: both)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -310,6 +331,8 @@ def main() -> int:
                               "page_size": args.page_size}
     ok = True
     for phase, limit in (("plain", 0), ("shedding", args.shed_at)):
+        if args.phase not in ("both", phase):
+            continue
         log(f"{phase}: two servers, max_in_flight={limit or 'unlimited'}, "
             f"{args.clients} harvesters for {args.duration:.0f} s")
         servers = [start(url, f"{phase}{i}", args.workers, args.threads, args.page_size,
@@ -331,6 +354,9 @@ def main() -> int:
               f"{figures['throughput_rps']} pages/s served, p50 {figures['p50_ms']} ms, "
               f"p99 {figures['p99_ms']} ms, by status {figures['statuses']}, "
               f"errors {figures['errors']}")
+        for kind, seen in figures["by_kind"].items():
+            print(f"  {kind}: {seen['pages']:,} pages, p50 {seen['p50_ms']} ms, "
+                  f"p99 {seen['p99_ms']} ms")
         if phase == "plain":
             passed = (figures["errors"] == 0 and figures["p99_ms"] is not None
                       and figures["p99_ms"] < TARGET_P99 * 1000

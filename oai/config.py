@@ -51,7 +51,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    threads: int = 4  # per worker
+    threads: int = 4  # per worker: connections served at once
+    concurrent_answers: int = 1  # per worker: answers computed at once (oai.provider.turns)
     # at scale (README "Running at scale")
     max_in_flight: int = 0  # requests a worker process holds before answering 503; 0: no limit
     complete_list_size_limit: int = 100_000  # counted exactly up to this; beyond, omitted
@@ -97,6 +98,7 @@ class Config:
             raise ConfigError(f"repository_identifier {self.repository_identifier!r} must be "
                               "a domain name such as repository.example.org")
         for name in ("page_size", "sets_page_size", "port", "workers", "threads",
+                     "concurrent_answers",
                      "harvest_retries", "harvest_max_requests", "harvest_breaker",
                      "harvest_max_response_mb", "harvest_lease_seconds", "validate_pages",
                      "distributed_tick"):

@@ -1,7 +1,8 @@
 """Serving with gunicorn, a production WSGI server: each worker builds its own app and engine
 after the fork, so no database connection is shared between processes. Workers are threaded
 (gthread) so that harvesters keep their connections alive between pages and a slow client
-does not hold a whole worker; our subclass (`oai.provider.worker`) answers the requests
+does not hold a whole worker, while the answers themselves are computed in turn
+(`oai.provider.turns`); our subclass (`oai.provider.worker`) answers the requests
 gunicorn refuses itself in OAI-PMH rather than HTML.
 
 The token secret is read once, here, before the fork, and a worker's engine connects on its
@@ -43,13 +44,18 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from oai.provider.app import create_app
+        from oai.provider.app import MAX_BODY_BYTES, create_app
+        from oai.provider.turns import AnswersInTurn
 
         # no database access at boot (a worker restarted during an outage answers 503), and
         # a store the master found read-only is opened so here too
         engine = open_engine(self.oai_config.database_url, read_only=self._read_only,
                              serving=True)
-        return create_app(self.oai_config, Store(engine, read_only=self._read_only))
+        app = create_app(self.oai_config, Store(engine, read_only=self._read_only))
+        # the threads serve connections; answers are computed in turn (`oai.provider.turns`)
+        app.wsgi_app = AnswersInTurn(  # type: ignore[method-assign]
+            app.wsgi_app, self.oai_config.concurrent_answers, MAX_BODY_BYTES)
+        return app
 
 
 def with_token_secret(config: Config) -> tuple[Config, bool]:

@@ -1,0 +1,204 @@
+"""Answers in turn (`oai.provider.turns`): a fair semaphore, the WSGI middleware around the
+app, and `oai serve` over real HTTP, where a client sending its POST body slowly must not hold
+the turn of the requests behind it."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from lxml import etree
+
+from oai.protocol.schemas import validate_response
+from oai.provider.turns import AnswersInTurn, FairSlots, buffer_body
+from oai.store.repository import Store
+from tests.conftest import NS, put, record
+from tests.serving import Served, oai_serve
+
+
+def wait_until(condition: Any, what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_waiters_are_admitted_in_arrival_order() -> None:
+    slots = FairSlots(1)
+    admitted: list[int] = []
+    slots.acquire()
+
+    def take(index: int) -> None:
+        with slots:
+            admitted.append(index)
+
+    threads = []
+    for index in range(8):  # each queued before the next one starts
+        thread = threading.Thread(target=take, args=(index,))
+        thread.start()
+        threads.append(thread)
+        wait_until(lambda n=index + 1: slots.waiting == n, f"{index + 1} waiters")
+    slots.release()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert admitted == list(range(8))
+    assert slots.waiting == 0
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_no_more_than_the_slots_hold_at_once(count: int) -> None:
+    slots = FairSlots(count)
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+    barrier = threading.Barrier(12)
+
+    def work() -> None:
+        nonlocal inside, most
+        barrier.wait()
+        for _ in range(50):
+            with slots:
+                with lock:
+                    inside += 1
+                    most = max(most, inside)
+                time.sleep(0.0005)
+                with lock:
+                    inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert most == count
+
+
+def test_at_least_one_slot() -> None:
+    with pytest.raises(ValueError):
+        FairSlots(0)
+
+
+def test_the_middleware_answers_one_request_at_a_time() -> None:
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.002)
+        with lock:
+            inside -= 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["wsgi.input"].read()]
+
+    wrapped = AnswersInTurn(app, 1, 1024)
+    bodies: list[bytes] = []
+
+    def call(index: int) -> None:
+        data = b"verb=Identify&n=%d" % index
+        environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(data)),
+                   "wsgi.input": io.BytesIO(data)}
+        bodies.append(b"".join(wrapped(environ, lambda *a: None)))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert most == 1
+    assert sorted(bodies) == sorted(b"verb=Identify&n=%d" % i for i in range(10))
+
+
+def test_a_body_is_buffered_only_when_it_is_posted_and_within_the_limit() -> None:
+    def environ(method: str, data: bytes, length: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = {"REQUEST_METHOD": method, "wsgi.input": io.BytesIO(data)}
+        if length is not None:
+            found["CONTENT_LENGTH"] = length
+        return found
+
+    posted = environ("POST", b"verb=Identify", "13")
+    buffer_body(posted, 100)
+    assert posted["wsgi.input"].read() == b"verb=Identify"
+    chunked = environ("POST", b"x" * 500, None)  # no length: read up to the limit, plus one
+    buffer_body(chunked, 100)
+    assert chunked["wsgi.input"].read() == b"x" * 101
+    for unread in (environ("GET", b"abc", "3"), environ("POST", b"x" * 500, "500"),
+                   environ("POST", b"abc", "three")):
+        stream = unread["wsgi.input"]
+        buffer_body(unread, 100)
+        assert unread["wsgi.input"] is stream and stream.tell() == 0
+
+
+def test_a_body_that_cannot_be_read_fails_again_when_the_app_reads_it() -> None:
+    class Broken(io.RawIOBase):
+        def read(self, *args: Any) -> bytes:
+            raise ValueError("invalid chunk size")
+
+    posted: dict[str, Any] = {"REQUEST_METHOD": "POST", "wsgi.input": Broken()}
+    buffer_body(posted, 100)
+    with pytest.raises(ValueError, match="invalid chunk size"):
+        posted["wsgi.input"].read(10)
+
+
+# -- over real HTTP ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
+    store = Store.open(url, create=True)
+    put(store, *[record(f"r{i}") for i in range(3)])
+    store.close()
+    log = tmp_path_factory.mktemp("served") / "serve.log"
+    with oai_serve(url, log, threads=2, concurrent_answers="1") as server:
+        yield server
+
+
+def test_a_slow_post_body_does_not_hold_the_turn(served: Served) -> None:
+    body = b"verb=ListIdentifiers&metadataPrefix=oai_dc"
+    with socket.create_connection(("127.0.0.1", served.port), timeout=60) as slow:
+        slow.sendall(b"POST /oai HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:5]))
+        time.sleep(0.5)  # the slow request is in a thread, waiting for the rest of its body
+        # the other thread answers meanwhile; were the turn held by the slow request, this
+        # would wait for it (and time out)
+        other = requests.get(served.url, params={"verb": "Identify"}, timeout=10)
+        assert other.status_code == 200
+        validate_response(other.content)
+        slow.sendall(body[5:])
+        received = b""
+        while chunk := slow.recv(65536):
+            received += chunk
+    head, _, answer = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    validate_response(answer)
+    assert len(etree.fromstring(answer).findall(".//o:header", NS)) == 3
+
+
+def test_requests_in_parallel_are_all_answered(served: Served) -> None:
+    answers: list[requests.Response] = []
+
+    def harvest() -> None:
+        with requests.Session() as session:
+            for verb in ("Identify", "ListSets", "ListMetadataFormats"):
+                answers.append(session.get(served.url, params={"verb": verb}, timeout=60))
+
+    threads = [threading.Thread(target=harvest) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == 18
+    for answer in answers:
+        assert answer.status_code == 200
+        validate_response(answer.content)
