@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import requests
 from lxml import etree
+from sqlalchemy import text
 
 from oai.protocol.schemas import validate_response
+from oai.provider.app import create_app
 from oai.provider.turns import AnswersInTurn, FairSlots, buffer_body
 from oai.store.repository import Store
-from tests.conftest import NS, put, record
+from tests.conftest import NS, Clock, OAIClient, error_codes, make_config, put, record
 from tests.serving import Served, oai_serve
 
 
@@ -80,6 +82,26 @@ def test_no_more_than_the_slots_hold_at_once(count: int) -> None:
     assert most == count
 
 
+def test_a_pause_hands_the_slot_over_and_queues_again() -> None:
+    slots = FairSlots(1)
+    order: list[str] = []
+    slots.acquire()  # the pausing request's turn
+
+    def other() -> None:
+        with slots:
+            order.append("other")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    wait_until(lambda: slots.waiting == 1, "the other request to queue")
+    slots.pause(0.05)  # the other request is answered meanwhile
+    order.append("paused")
+    slots.release()
+    thread.join(timeout=10)
+    assert order == ["other", "paused"]
+    assert slots.waiting == 0
+
+
 def test_at_least_one_slot() -> None:
     with pytest.raises(ValueError):
         FairSlots(0)
@@ -101,7 +123,7 @@ def test_the_middleware_answers_one_request_at_a_time() -> None:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [environ["wsgi.input"].read()]
 
-    wrapped = AnswersInTurn(app, 1, 1024)
+    wrapped = AnswersInTurn(app, FairSlots(1), 1024)
     bodies: list[bytes] = []
 
     def call(index: int) -> None:
@@ -148,6 +170,23 @@ def test_a_body_that_cannot_be_read_fails_again_when_the_app_reads_it() -> None:
     buffer_body(posted, 100)
     with pytest.raises(ValueError, match="invalid chunk size"):
         posted["wsgi.input"].read(10)
+
+
+def test_an_answer_that_waits_for_the_clock_waits_with_the_sleep_it_is_given(
+        store: Store, clock: Clock) -> None:
+    """`oai serve` hands `create_app` its turns' pause, so that this wait (a token whose
+    records are all gone) is spent outside the answer's turn."""
+    put(store, *[record(f"r{i}") for i in range(4)])
+    slept: list[float] = []
+    oai = OAIClient(create_app(make_config(page_size=2), store, sleep=slept.append).test_client())
+    token = oai(verb="ListIdentifiers", metadataPrefix="oai_dc").findtext(
+        "o:ListIdentifiers/o:resumptionToken", namespaces=NS)
+    assert token
+    with store.engine.begin() as conn:  # the records after the token vanish (a purge)
+        conn.execute(text("DELETE FROM records WHERE id IN ('r2', 'r3')"))
+    root = oai(verb="ListIdentifiers", resumptionToken=token)
+    assert error_codes(root) == ["badResumptionToken"]
+    assert slept == [1, 1]  # twice, the safety lag (0) plus a second
 
 
 # -- over real HTTP ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ any other failure is logged and answered the same way, since the next request ma
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -44,8 +45,10 @@ ALLOWED_METHODS = "GET, HEAD, POST"
 UNAVAILABLE_MESSAGE = "the repository cannot answer right now; retry after {seconds} seconds"
 
 
-def create_app(config: Config | None = None, store: Store | None = None) -> Flask:
-    """Build the WSGI app; the store is opened here unless one is handed in (tests)."""
+def create_app(config: Config | None = None, store: Store | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> Flask:
+    """Build the WSGI app; the store is opened here unless one is handed in (tests). `sleep`
+    is how an answer waits (`oai serve`: outside its turn, `oai.provider.turns`)."""
     config = config or load_config()
     configure_formats(config.formats, config.format_settings())
     registry()  # an unknown or incomplete selection stops here, with its one-line reason
@@ -53,7 +56,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     secret = config.secret_key or store.setting("token_secret")
     if not secret:
         raise RuntimeError("no token secret: run 'oai init' or set secret_key")
-    provider = Provider(config, store, TokenCodec(secret.encode("utf-8")))
+    provider = Provider(config, store, TokenCodec(secret.encode("utf-8")), sleep=sleep)
     gate = MaintenanceGate(store)
     started = int(time.time())  # bounds Last-Modified: this process's config may be new
 

@@ -45,16 +45,18 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> Any:
         from oai.provider.app import MAX_BODY_BYTES, create_app
-        from oai.provider.turns import AnswersInTurn
+        from oai.provider.turns import AnswersInTurn, FairSlots
 
         # no database access at boot (a worker restarted during an outage answers 503), and
         # a store the master found read-only is opened so here too
         engine = open_engine(self.oai_config.database_url, read_only=self._read_only,
                              serving=True)
-        app = create_app(self.oai_config, Store(engine, read_only=self._read_only))
         # the threads serve connections; answers are computed in turn (`oai.provider.turns`)
+        turns = FairSlots(self.oai_config.concurrent_answers)
+        app = create_app(self.oai_config, Store(engine, read_only=self._read_only),
+                         sleep=turns.pause)
         app.wsgi_app = AnswersInTurn(  # type: ignore[method-assign]
-            app.wsgi_app, self.oai_config.concurrent_answers, MAX_BODY_BYTES)
+            app.wsgi_app, turns, MAX_BODY_BYTES)
         return app
 
 

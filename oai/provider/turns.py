@@ -12,13 +12,16 @@ with four threads interleaving, 139-145 ms in turn, at the same throughput.
 The threads still do what they are for: reading requests, writing answers and keeping
 connections alive, so a slow client never holds the turn. A POST body is read before its
 request queues for the turn, since the app would otherwise read it (from the client, at the
-client's pace) while holding it.
+client's pace) while holding it. An answer that has to wait (a list whose records all
+changed under its token waits for the clock, `Provider._resume`) waits outside its turn
+(`FairSlots.pause`), or one request could stop its whole worker.
 """
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -53,6 +56,15 @@ class FairSlots:
                 self._waiting.popleft().release()
             else:
                 self._free += 1
+
+    def pause(self, seconds: float) -> None:
+        """Sleep without holding a slot (the caller holds one): the slot goes to the next
+        waiter, and the caller queues again afterwards, behind those who came meanwhile."""
+        self.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            self.acquire()
 
     @property
     def waiting(self) -> int:
@@ -111,9 +123,9 @@ class AnswersInTurn:
     The app must build its whole body before returning (ours does: a page is bounded), so
     that the turn ends before the server writes the answer to the client."""
 
-    def __init__(self, app: WSGIApp, slots: int, body_limit: int) -> None:
+    def __init__(self, app: WSGIApp, slots: FairSlots, body_limit: int) -> None:
         self.app = app
-        self.slots = FairSlots(slots)
+        self.slots = slots
         self.body_limit = body_limit
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]

@@ -102,9 +102,9 @@ def open_engine(url: str | Target, read_only: bool = False, serving: bool = Fals
     `serving`: the provider's engine, which only reads, one statement at a time. On
     PostgreSQL each statement then runs in autocommit (no BEGIN and ROLLBACK round trips
     around it) and a pooled connection is not pinged at checkout: every read the provider
-    makes is run again on a fresh connection if its own was lost (`retried_read`). A page
-    then costs two round trips instead of eight, and each round trip a gunicorn thread
-    waits on is also a wait to get the GIL back."""
+    makes is run again on a fresh connection if its own was lost (`retried_read`). A
+    resumed page then costs one or two round trips instead of eight (one where the format
+    has no published record, `oai.store.published_reads`)."""
     target = url if isinstance(url, Target) else parse_target(url)
     read_only = read_only or target.read_only_url
     parsed = target.url
