@@ -52,6 +52,7 @@ class Locked:
 def _env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
     env["OAI_DATABASE_URL"] = url
+    env["OAI_SAFETY_LAG"] = "0"  # records put a moment ago are listed at once
     return env
 
 

@@ -5,10 +5,13 @@ the turn of the requests behind it."""
 from __future__ import annotations
 
 import io
+import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +24,7 @@ from oai.provider.app import create_app
 from oai.provider.turns import AnswersInTurn, FairSlots, buffer_body
 from oai.store.repository import Store
 from tests.conftest import NS, Clock, OAIClient, error_codes, make_config, put, record
-from tests.serving import Served, oai_serve
+from tests.serving import OAI, Served, free_port, oai_serve
 
 
 def wait_until(condition: Any, what: str) -> None:
@@ -241,3 +244,15 @@ def test_requests_in_parallel_are_all_answered(served: Served) -> None:
     for answer in answers:
         assert answer.status_code == 200
         validate_response(answer.content)
+
+
+@pytest.mark.parametrize("option", ["--concurrent-answers", "--threads", "--workers"])
+def test_serve_refuses_zero_in_one_line(tmp_path: Path, option: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OAI_")}
+    env["OAI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    subprocess.run([OAI, "init"], env=env, check=True, capture_output=True, timeout=60)
+    done = subprocess.run([OAI, "serve", option, "0", "--port", str(free_port())], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    name = option.removeprefix("--").replace("-", "_")
+    assert done.stderr.strip().splitlines() == [f"Error: {name} must be at least 1"]

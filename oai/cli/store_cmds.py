@@ -47,19 +47,27 @@ def delete_cmd(ctx: CliContext, ids: tuple[str, ...], as_json: bool) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8000).")
 @click.option("--workers", type=int, help="Worker processes (default 2).")
-@click.option("--threads", type=int, help="Threads per worker (default 4).")
+@click.option("--threads", type=int,
+              help="Threads per worker, serving connections (default 4).")
+@click.option("--concurrent-answers", type=int,
+              help="Answers a worker computes at once; other requests wait their turn in "
+                   "arrival order (default 1).")
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @pass_ctx
 def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | None,
-          threads: int | None, access_log: bool) -> None:
+          threads: int | None, concurrent_answers: int | None, access_log: bool) -> None:
     """Serve the store over OAI-PMH at http://HOST:PORT/oai (gunicorn)."""
     from dataclasses import replace
 
     from oai.provider.server import serve as run_server
 
-    config = replace(ctx.config, host=host or ctx.config.host, port=port or ctx.config.port,
-                     workers=workers or ctx.config.workers,
-                     threads=threads or ctx.config.threads).validated()
+    config = replace(
+        ctx.config, host=host or ctx.config.host,
+        port=ctx.config.port if port is None else port,
+        workers=ctx.config.workers if workers is None else workers,
+        threads=ctx.config.threads if threads is None else threads,
+        concurrent_answers=(ctx.config.concurrent_answers if concurrent_answers is None
+                            else concurrent_answers)).validated()
     check_served_settings(config)
     # Fail here, in one line, if the store is not usable. The provider never writes: each
     # worker opens the store itself, read-only whenever the file cannot be written.
@@ -69,8 +77,9 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
     registry()  # the formats setting names installed formats, oai_dc among them
     _check_port_free(config.host, config.port)
     url = f"http://{config.host}:{config.port}/oai"
-    click.echo(f"serving {url} with {config.workers} workers of {config.threads} threads "
-               "(Ctrl+C to stop)", err=True)
+    click.echo(f"serving {url} with {config.workers} workers of {config.threads} threads, "
+               f"{config.concurrent_answers} answer(s) at a time each (Ctrl+C to stop)",
+               err=True)
     for example in ("?verb=Identify", "?verb=ListRecords&metadataPrefix=oai_dc",
                     "?verb=GetRecord&metadataPrefix=oai_dc&identifier="
                     f"oai:{config.repository_identifier}:123456"):
