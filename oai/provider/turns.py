@@ -7,7 +7,7 @@ compute answers at once, each one, back from every database round trip, waits fo
 gets it is left to chance: some answers wait through many others' work, and the slowest
 percentile grows while throughput does not. Answered in turn, each request waits only for
 those that came before it. `bench/load.py`, 64 harvesters on two processes: p99 265-303 ms
-with four threads interleaving, 139-145 ms in turn, at the same throughput.
+with four threads interleaving, 145-179 ms in turn, at the same throughput.
 
 The threads still do what they are for: reading requests, writing answers and keeping
 connections alive, so a slow client never holds the turn. A POST body is read before its
