@@ -53,6 +53,7 @@ class Config:
     workers: int = 2
     threads: int = 4  # per worker: connections served at once
     concurrent_answers: int = 1  # per worker: answers computed at once (oai.provider.turns)
+    client_timeout: float = 30.0  # seconds to send a request / to take each part of an answer
     # at scale (README "Running at scale")
     max_in_flight: int = 0  # requests a worker process holds before answering 503; 0: no limit
     complete_list_size_limit: int = 100_000  # counted exactly up to this; beyond, omitted
@@ -104,7 +105,8 @@ class Config:
                      "distributed_tick"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-        for name in ("harvest_timeout", "harvest_deadline", "harvest_max_time"):
+        for name in ("harvest_timeout", "harvest_deadline", "harvest_max_time",
+                     "client_timeout"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive")
         for name in ("harvest_overlap", "harvest_max_retry_after"):

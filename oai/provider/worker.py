@@ -22,6 +22,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from oai.config import Config
 from oai.protocol.writer import error_document
 from oai.provider.app import CONTENT_TYPE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+from oai.provider.slow_clients import DEFAULT_SECONDS, TimedSocket
 from oai.provider.stylesheet import stylesheet_preamble
 
 # After answering, the unread rest of a refused request is read and dropped for a moment:
@@ -136,12 +137,15 @@ class SheddingThreadWorker(OAIThreadWorker):
     `enqueue_req` and, through its method queue, `finish_request` there), so a plain integer
     counts them exactly. A shed connection goes to a small pool of its own, which reads the
     request, answers and closes: the main loop never blocks and no serving thread is taken.
+    Every connection's socket bounds its slow clients (`oai.provider.slow_clients`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         config = getattr(self.app, "oai_config", None)
         self.max_in_flight: int = config.max_in_flight if config is not None else 0
+        self.client_timeout: float = (config.client_timeout if config is not None
+                                      else DEFAULT_SECONDS)
         self.in_flight = 0
         self._shedder: Any = None
         self._shed_lock = threading.Lock()
@@ -157,6 +161,8 @@ class SheddingThreadWorker(OAIThreadWorker):
         super().init_process()
 
     def enqueue_req(self, conn: Any) -> None:
+        if type(conn.sock) is socket.socket:  # a new connection: bound its slow clients
+            conn.sock = TimedSocket.adopt(conn.sock, self.client_timeout)
         if self.max_in_flight and self.in_flight >= self.max_in_flight:
             self.nr_conns -= 1  # the connection leaves this worker's accounting
             if closed_by_client(conn.sock):  # a kept-alive connection's end: no request
