@@ -187,3 +187,27 @@ def test_a_post_body_that_stops_short_is_bad_argument(served: Served) -> None:
     root = etree.fromstring(answer)
     assert error_codes(root) == ["badArgument"]
     assert root.find("o:request", NS).attrib == {}
+
+
+def test_a_slow_but_steady_reader_gets_the_whole_answer(
+        pair: tuple[TimedSocket, socket.socket]) -> None:
+    """Each wait is bounded, not the whole write: an answer taking several times `seconds`
+    to drain, a little at a time, arrives whole."""
+    timed, peer = pair
+    answer = bytes(range(256)) * 16384  # 4 MiB: far more than the socket buffers
+    received = bytearray()
+
+    def slow_reader() -> None:
+        while len(received) < len(answer):
+            chunk = peer.recv(256 * 1024)
+            if not chunk:
+                return
+            received.extend(chunk)
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=slow_reader, daemon=True)
+    reader.start()
+    timed.setblocking(True)
+    finishes(lambda: timed.sendall(answer))
+    reader.join(timeout=GUARD)
+    assert bytes(received) == answer

@@ -7,9 +7,9 @@ connections stopped a worker of four threads for good, whatever else was waiting
 
 `TimedSocket` bounds it. Reading a request, head and body together, gets `seconds` in all
 from the moment its thread takes it up; writing an answer may stall for at most `seconds` at
-a time. A client past either bound is treated as one that left: reads end as at end of
-stream and writes fail as on a closed connection, which gunicorn handles quietly (the
-connection closes; no error in the log).
+a time (a slow but steady client takes as long as it needs). A client past either bound is
+treated as one that left: reads end as at end of stream and writes fail as on a closed
+connection, which gunicorn handles quietly (the connection closes; no error in the log).
 """
 
 from __future__ import annotations
@@ -76,14 +76,22 @@ class TimedSocket(socket.socket):
             return 0
 
     def sendall(self, data: Any, flags: int = 0) -> None:
+        """All of `data`, each wait for the client to take more bounded by `seconds` (the
+        socket's own sendall bounds the whole call, which a large answer to a slow but
+        steady client may rightly exceed)."""
         if self.gettimeout() == 0.0:
             return super().sendall(data, flags)
         limit = self._limit
         super().settimeout(self.seconds if limit is None else min(limit, self.seconds))
-        try:
-            super().sendall(data, flags)
-        except TimeoutError as error:
-            raise BrokenPipeError(errno.EPIPE, "the client stopped reading") from error
+        with memoryview(data) as view, view.cast("B") as octets:
+            sent = 0
+            while sent < len(octets):
+                try:
+                    sent += self.send(octets[sent:], flags)
+                except TimeoutError as error:
+                    raise BrokenPipeError(errno.EPIPE, "the client stopped reading") \
+                        from error
+        return None
 
     def _read_timeout(self) -> float | None:
         """Set the timeout of a blocking read to what is left of the request's time (within
