@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from oai.protocol.rendering import prepare_record
 from oai.protocol.schemas import validate_response
 from oai.provider.app import create_app
 from oai.store.repository import Store
+from tests.serving import Served, oai_serve
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
@@ -204,3 +206,17 @@ def oai(store: Store, config: Config) -> OAIClient:
 
 def error_codes(root: etree._Element) -> list[str]:
     return [e.get("code") for e in root.iterfind("o:error", NS)]
+
+
+@contextmanager
+def serve_records(tmp_path_factory: pytest.TempPathFactory, count: int,
+                  **settings: str) -> Iterator[Served]:
+    """`oai serve` (one worker, two threads) on a new SQLite store of `count` records;
+    `settings` become OAI_* variables."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
+    store = Store.open(url, create=True)
+    put(store, *[record(f"r{i}") for i in range(count)])
+    store.close()
+    log = tmp_path_factory.mktemp("served") / "serve.log"
+    with oai_serve(url, log, threads=2, **settings) as server:
+        yield server

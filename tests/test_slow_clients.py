@@ -16,9 +16,8 @@ from lxml import etree
 
 from oai.protocol.schemas import validate_response
 from oai.provider.slow_clients import TimedSocket
-from oai.store.repository import Store
-from tests.conftest import NS, error_codes, put, record
-from tests.serving import Served, oai_serve
+from tests.conftest import NS, error_codes, serve_records
+from tests.serving import Served
 
 GUARD = 30  # seconds a call may take before the test calls it hung (no timing is asserted)
 
@@ -59,6 +58,7 @@ def test_a_silent_client_reads_as_gone(pair: tuple[TimedSocket, socket.socket]) 
     peer.sendall(b"GET / HTTP/1.1\r\n")
     assert finishes(lambda: timed.recv(100)) == b"GET / HTTP/1.1\r\n"
     assert finishes(lambda: timed.recv(100)) == b""  # then nothing: as if it had left
+    assert finishes(lambda: timed.recv_into(bytearray(100))) == 0  # the same, into a buffer
 
 
 def test_a_trickling_client_is_cut_off_at_the_deadline(
@@ -138,12 +138,7 @@ def test_adopting_keeps_the_connection_and_its_mode(blocking: bool) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
-    store = Store.open(url, create=True)
-    put(store, *[record(f"r{i}") for i in range(3)])
-    store.close()
-    log = tmp_path_factory.mktemp("served") / "serve.log"
-    with oai_serve(url, log, threads=2, client_timeout="1") as server:
+    with serve_records(tmp_path_factory, 3, client_timeout="1") as server:
         yield server
 
 

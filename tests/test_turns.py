@@ -23,8 +23,17 @@ from oai.protocol.schemas import validate_response
 from oai.provider.app import create_app
 from oai.provider.turns import AnswersInTurn, FairSlots, buffer_body
 from oai.store.repository import Store
-from tests.conftest import NS, Clock, OAIClient, error_codes, make_config, put, record
-from tests.serving import OAI, Served, free_port, oai_serve
+from tests.conftest import (
+    NS,
+    Clock,
+    OAIClient,
+    error_codes,
+    make_config,
+    put,
+    record,
+    serve_records,
+)
+from tests.serving import OAI, Served, free_port
 
 
 def wait_until(condition: Any, what: str) -> None:
@@ -33,6 +42,25 @@ def wait_until(condition: Any, what: str) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class Occupancy:
+    """Counts the threads inside a `with` block, and the most there were at once."""
+
+    def __init__(self) -> None:
+        self.inside = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Occupancy:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.inside -= 1
 
 
 def test_waiters_are_admitted_in_arrival_order() -> None:
@@ -60,29 +88,21 @@ def test_waiters_are_admitted_in_arrival_order() -> None:
 @pytest.mark.parametrize("count", [1, 3])
 def test_no_more_than_the_slots_hold_at_once(count: int) -> None:
     slots = FairSlots(count)
-    inside = 0
-    most = 0
-    lock = threading.Lock()
+    occupancy = Occupancy()
     barrier = threading.Barrier(12)
 
     def work() -> None:
-        nonlocal inside, most
         barrier.wait()
         for _ in range(50):
-            with slots:
-                with lock:
-                    inside += 1
-                    most = max(most, inside)
+            with slots, occupancy:
                 time.sleep(0.0005)
-                with lock:
-                    inside -= 1
 
     threads = [threading.Thread(target=work) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert most == count
+    assert occupancy.most == count
 
 
 def test_a_pause_hands_the_slot_over_and_queues_again() -> None:
@@ -111,18 +131,11 @@ def test_at_least_one_slot() -> None:
 
 
 def test_the_middleware_answers_one_request_at_a_time() -> None:
-    inside = 0
-    most = 0
-    lock = threading.Lock()
+    occupancy = Occupancy()
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        nonlocal inside, most
-        with lock:
-            inside += 1
-            most = max(most, inside)
-        time.sleep(0.002)
-        with lock:
-            inside -= 1
+        with occupancy:
+            time.sleep(0.002)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [environ["wsgi.input"].read()]
 
@@ -140,7 +153,7 @@ def test_the_middleware_answers_one_request_at_a_time() -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert most == 1
+    assert occupancy.most == 1
     assert sorted(bodies) == sorted(b"verb=Identify&n=%d" % i for i in range(10))
 
 
@@ -196,12 +209,7 @@ def test_an_answer_that_waits_for_the_clock_waits_with_the_sleep_it_is_given(
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
-    store = Store.open(url, create=True)
-    put(store, *[record(f"r{i}") for i in range(3)])
-    store.close()
-    log = tmp_path_factory.mktemp("served") / "serve.log"
-    with oai_serve(url, log, threads=2, concurrent_answers="1") as server:
+    with serve_records(tmp_path_factory, 3, concurrent_answers="1") as server:
         yield server
 
 
