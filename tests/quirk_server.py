@@ -7,6 +7,7 @@ thread and yields a `QuirkServer` with the base URL and what the server saw (`st
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 import time
@@ -129,6 +130,16 @@ def identify_body(granularity: str = "YYYY-MM-DDThh:mm:ssZ") -> str:
 
 
 # --- the app -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """256 MB of zeros after an XML start, gzipped into a quarter of a megabyte."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(b"<OAI-PMH>")]
+    zeros = bytes(1024 * 1024)
+    parts.extend(packer.compress(zeros) for _ in range(256))
+    return b"".join(parts) + packer.flush()
 
 
 def _xml(body: str | bytes, status: int = 200, charset: str = "utf-8",
@@ -268,6 +279,21 @@ def create_quirk_app(records: list[QuirkRecord] | None = None, page_size: int = 
                 return Response("compression required", status=406)
             data = gzip.compress(data) if quirk == "gzip" else zlib.compress(data)
             return _xml(data, headers={"Content-Encoding": quirk})
+        if quirk == "raw-deflate":  # a bare deflate stream, sent as deflate all the same
+            packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+            data = packer.compress(paged(args).encode("utf-8")) + packer.flush()
+            return _xml(data, headers={"Content-Encoding": "deflate"})
+        if quirk == "gzip-members":  # the page in two concatenated gzip members
+            data = paged(args).encode("utf-8")
+            half = len(data) // 2
+            return _xml(gzip.compress(data[:half]) + gzip.compress(data[half:]),
+                        headers={"Content-Encoding": "gzip"})
+        if quirk == "gzip-bomb":
+            return _xml(gzip_bomb(), headers={"Content-Encoding": "gzip"})
+        if quirk == "gzip-corrupt":
+            data = bytearray(gzip.compress(paged(args).encode("utf-8")))
+            data[20:40] = b"\xff" * 20
+            return _xml(bytes(data), headers={"Content-Encoding": "gzip"})
         if quirk == "prefixed":
             return _xml(paged(args, prefix="oai"))
         if quirk == "no-namespace":

@@ -78,6 +78,32 @@ def test_compressed_responses_are_decoded(quirks: QuirkServer, coding: str) -> N
     assert len(parse_page(result.body, "ListRecords").records) == 10
 
 
+@pytest.mark.parametrize("quirk", ["raw-deflate", "gzip-members"])
+def test_compressed_bodies_as_servers_really_send_them(quirks: QuirkServer, quirk: str) -> None:
+    c, _ = client(quirks, quirk)
+    page = c.fetch_page("ListRecords", metadataPrefix="oai_dc")
+    assert len(page.records) == 10 and page.next_token == "p10"
+
+
+def test_gzip_bomb_stops_at_the_cap_not_in_memory(quirks: QuirkServer) -> None:
+    """256 MB of zeros in a quarter of a megabyte: refused once a megabyte is inflated."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    c, _ = client(quirks, "gzip-bomb", max_bytes=1024 * 1024)
+    with pytest.raises(ResponseTooLarge):
+        c.request("ListRecords", metadataPrefix="oai_dc")
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 64
+
+
+def test_corrupt_gzip_is_a_transport_failure_retried(quirks: QuirkServer) -> None:
+    c, sleeps = client(quirks, "gzip-corrupt")
+    with pytest.raises(RetriesExhausted) as caught:
+        c.request("ListRecords", metadataPrefix="oai_dc")
+    assert "invalid gzip data" in str(caught.value) and len(sleeps) == 2
+
+
 def test_post_only_when_configured(quirks: QuirkServer) -> None:
     c, _ = client(quirks, "ok", http_method="POST")
     page = c.fetch_page("ListRecords", metadataPrefix="oai_dc")
