@@ -10,10 +10,13 @@ that do not ask pay nothing: no checker is made for them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from harvester.parsing import Page
 from oai.store.harvest import PageWrite, QuarantineWrite, RecordWrite
-from oai.validation.documents import Catalog, check_document
-from oai.validation.report import Severity
+
+if TYPE_CHECKING:
+    from oai.validation.documents import Catalog
 
 
 class PayloadChecker:
@@ -25,6 +28,10 @@ class PayloadChecker:
     def __call__(self, payload: str | None) -> int | None:
         if payload is None:
             return None
+        # imported when a source asks for validation: the others do not pay its start-up
+        from oai.validation.documents import check_document
+        from oai.validation.report import Severity
+
         checked = check_document(payload.encode("utf-8"), "payload", catalog=self.catalog)
         errors = sum(1 for p in checked.problems if p.severity is Severity.ERROR)
         if not errors and any(p.rule == "no-schema" for p in checked.problems):

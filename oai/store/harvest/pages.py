@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from oai.store.bulk import compiled
+from oai.store.bulk import compiled, execute_rows
 from oai.store.harvest.base import HarvestBase
 from oai.store.harvest.duplicates import DuplicateMatcher
 from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
@@ -156,8 +156,8 @@ class PageWriter(HarvestBase):
                   for r in rows]
         if names is None:
             cursor.executemany(sql, values)
-        else:
-            cursor.executemany(sql, map(_positional(tuple(names)), values))
+        else:  # SQLite: one statement for the page (oai.store.bulk)
+            execute_rows(cursor, sql, list(map(_positional(tuple(names)), values)))
 
     def _compile_upsert(self, conn: Connection) -> tuple[str, list[str] | None]:
         # imported here: each dialect's module costs start-up time
