@@ -268,7 +268,10 @@ class OAIClient(Sickle):
         if found is None:
             reader = requests.Session()  # trust_env: reads what the caller's environment says
             merged = reader.merge_environment_settings(url, {}, None, None, None)
-            found = {"proxies": merged["proxies"], "verify": merged["verify"],
+            # plain http has nothing to verify: a CA bundle path there would only cost a
+            # stat() per request (requests checks whether it is a directory)
+            verify = merged["verify"] if parts.scheme.lower() == "https" else True
+            found = {"proxies": merged["proxies"], "verify": verify,
                      "cert": merged["cert"], "auth": requests.utils.get_netrc_auth(url)}
             reader.close()
             self._environment[origin] = found
