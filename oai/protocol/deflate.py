@@ -29,7 +29,7 @@ def compress(body: bytes, coding: str) -> bytes:
     # level 1: most of the size gain at a fraction of the CPU, as for any dynamic content
     compressor = zlib.compressobj(1, zlib.DEFLATED,
                                   _GZIP_WBITS if coding == "gzip" else _ZLIB_WBITS)
-    return bytes(compressor.compress(body) + compressor.flush())
+    return compressor.compress(body) + compressor.flush()
 
 
 class Decoder:
