@@ -95,10 +95,12 @@ class AboutRights:
 
 # --------------------------------------------------------------------------- values
 
-_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%\u00a0-\U0010ffff]*\Z")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
-_MIME = re.compile(r"[a-z]+/[a-z]+\Z")  # branding.xsd's pattern
+# Patterns, compiled (and kept in re's cache) on first use: every command imports this module,
+# and the first one's character class over all of Unicode takes milliseconds to compile.
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%\u00a0-\U0010ffff]*\Z"
+_BAD_ESCAPE = r"%(?![0-9A-Fa-f]{2})"
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*\Z"
+_MIME = r"[a-z]+/[a-z]+\Z"  # branding.xsd's pattern
 
 
 def _uri(key: str, value: Any, web: bool = True) -> str:
@@ -112,13 +114,14 @@ def _uri(key: str, value: Any, web: bool = True) -> str:
     except ValueError as exc:
         parts, problem = None, str(exc)
     if parts is not None:
-        if not _URL_CHARS.match(value) or value.count("#") > 1 or _BAD_ESCAPE.search(value):
+        if (not re.match(_URL_CHARS, value) or value.count("#") > 1
+                or re.search(_BAD_ESCAPE, value)):
             problem = "it has characters a URL cannot have unescaped"
         elif any(c in value.replace(parts.netloc, "", 1) for c in "[]"):
             problem = "brackets are only allowed around an IPv6 address"
         elif web and (parts.scheme not in ("http", "https") or not parts.hostname):
             problem = "an http(s) URL with a host is expected"
-        elif not web and not _SCHEME.match(parts.scheme or ""):
+        elif not web and not re.match(_SCHEME, parts.scheme or ""):
             problem = "an absolute URI (with a scheme) is expected"
     if problem:
         raise SettingError(f"{key}: {value!r} is not a valid URL ({problem})")
@@ -151,7 +154,7 @@ def _bool(key: str, value: Any) -> bool:
 
 
 def _mime(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not _MIME.match(value):
+    if not isinstance(value, str) or not re.match(_MIME, value):
         raise SettingError(f"{key}: {value!r} is not a MIME type of lower-case letters such "
                            "as text/xsl (the branding schema allows no other)")
     return value
