@@ -217,6 +217,11 @@ def compare(db: Path, args: argparse.Namespace) -> tuple[dict[str, Measurement],
     """Every client, `repeats` times with the order rotated, against one server."""
     runs: dict[str, list[Measurement]] = {name: [] for name in CLIENTS}
     with serving(db, args) as server:
+        # one untimed harvest first: the first client of the first round would otherwise
+        # meet a cold server (its workers' first pages, the corpus not yet in the page cache;
+        # measured: twice the server CPU and half the rate of the same client's other runs)
+        log("warming the server up: one untimed fetch-only harvest")
+        provider.fetch_harvest(server.url, gzip=True)
         for repeat in range(args.repeats):
             for name in rotated(CLIENTS, repeat):
                 log(f"repeat {repeat + 1}/{args.repeats}: {name} n={args.records}")
