@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
@@ -63,6 +63,9 @@ from .guard import RunGuard
 from .paging import ListPager, day_granularity_args, list_args
 from .parsing import IdentifyInfo, Page, parse_identify, parse_page
 from .politeness import PROCESS_SLOTS, HostSlots
+
+if TYPE_CHECKING:
+    from .chainfetch import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,7 @@ class OAIClient(Sickle):
         self._last_start: float | None = None
         self._source_lock = threading.Lock()
         self.session = session or requests.Session()
+        self.owns_session = session is None
         # what requests reads from the environment (proxies, NO_PROXY, the CA bundle, ~/.netrc)
         # is read once per origin instead of on every request (0.4 ms each); a session passed
         # in is left as its owner configured it
@@ -141,7 +145,13 @@ class OAIClient(Sickle):
 
     def harvest(self, **kwargs: Any) -> FetchResult:
         """Make the HTTP request for these OAI arguments with retries; see the module doc."""
-        params = {k: str(v) for k, v in kwargs.items() if v is not None}
+        return self.harvest_params({k: str(v) for k, v in kwargs.items() if v is not None})
+
+    def harvest_params(self, params: dict[str, str],
+                       first: Outcome | None = None) -> FetchResult:
+        """`harvest` for ready-made parameters; `first`, when given, is the outcome of the
+        first attempt, made ahead by a child process (`chainfetch`): it is counted, checked
+        and retried exactly like an attempt made here."""
         last_error: HarvestError | None = None
         last_status: int | None = None
         timeouts = 0
@@ -151,7 +161,10 @@ class OAIClient(Sickle):
             wait: float | None = None
             self.guard.before_request()
             try:
-                result = self._attempt(params, attempt + 1)
+                if first is not None:
+                    result, first = first.unwrap(), None
+                else:
+                    result = self._attempt(params, attempt + 1)
             except (RequestTimeout, ConnectFailed) as exc:
                 last_error, last_status = exc, None
                 log.warning("attempt %d/%d failed: %s", attempt + 1, self.max_attempts, exc)

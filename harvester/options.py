@@ -48,6 +48,9 @@ class HarvestOptions:
     slots: HostSlots | None = field(default=None, compare=False)
     lease_label: str | None = None  # shown as the lease holder (a Celery worker's name)
     match_duplicates: bool = True  # extract identifiers and fingerprints as pages are written
+    # resumption requests made ahead by a child process (`harvester.chainfetch`): only for a
+    # caller that knows no other source of this process harvests the same host
+    fetch_process: bool = False
 
     @property
     def one_off(self) -> tuple[str, str | None] | None:

@@ -2,7 +2,8 @@
 
 `ListPager.pages` asks for the next page before parsing the current one (the token is read
 from the body's tail by pattern, then checked against the parsed one), so the network, the
-parser and the consumer's commits overlap. It refuses
+parser and the consumer's commits overlap; with `fetch_process` the requests are made ahead
+by a child process instead (`chainfetch`), the policy applied here. It refuses
 to loop (`PagingGuard`). An OAI error ends the sequence with the page that carries it; the
 consumer decides what it means (a day-granularity retry, an expired token...).
 """
@@ -10,12 +11,14 @@ consumer decides what it means (a day-granularity retry, an expired token...).
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING
 
+from harvester import chainfetch
 from harvester.errors import LoopDetected, SuspiciousPaging
 from harvester.parsing import Page, parse_page, scan_token
 from oai.protocol.datestamps import (
@@ -124,12 +127,14 @@ class ListPager:
 
     def __init__(self, client: OAIClient, verb: str = "ListRecords", *,
                  max_bytes: int | None = None, max_empty_pages: int = 10,
-                 prefetch: bool = True) -> None:
+                 prefetch: bool = True, fetch_process: bool = False) -> None:
         self.client = client
         self.verb = verb
         self.max_bytes = max_bytes
         self.max_empty_pages = max_empty_pages
         self.prefetch = prefetch
+        # the resumption requests made ahead by a child process (`chainfetch`), where safe
+        self.fetch_process = fetch_process and prefetch and chainfetch.available(client)
         self._slots = threading.BoundedSemaphore(self.AHEAD)
         self._holding: set[Future[Fetched]] = set()  # futures that hold a pipeline slot
         self._lock = threading.Lock()
@@ -137,6 +142,9 @@ class ListPager:
     def pages(self, args: Mapping[str, str | None]) -> Iterator[Page]:
         """Every page of the list that `args` starts (first arguments or a resumptionToken).
         Transport errors propagate; a page with OAI errors is the last one yielded."""
+        if self.fetch_process:
+            yield from self._pages_from_child(args)
+            return
         guard = PagingGuard(self.max_empty_pages)
         current: Future[Fetched] | None = self._start(
             {k: v for k, v in args.items() if v is not None}, wait=True)
@@ -159,6 +167,38 @@ class ListPager:
                 ahead = None
         finally:
             self._discard(ahead)
+
+    def _pages_from_child(self, args: Mapping[str, str | None]) -> Iterator[Page]:
+        """`pages` with the requests made ahead by a child process (`chainfetch`): one
+        thread here takes each outcome through the client's policy (`harvest_params`) and
+        parses it, while the consumer commits the page before."""
+        guard = PagingGuard(self.max_empty_pages)
+        ready: queue.Queue[Page | BaseException | None] = queue.Queue(self.AHEAD)
+        chain = _ChildChain(self, {"verb": self.verb,
+                                   **{k: str(v) for k, v in args.items() if v is not None}},
+                            ready)
+        chain.start()
+        try:
+            while True:
+                item = self._next_ready(ready)
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if not item.errors:
+                    guard.check(item)
+                yield item
+        finally:
+            chain.stop()
+
+    def _next_ready(self, ready: queue.Queue[Page | BaseException | None]
+                    ) -> Page | BaseException | None:
+        """The next parsed page, waking regularly so that a stop request is honoured."""
+        while True:
+            try:
+                return ready.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                self.client.guard.check()
 
     def _start(self, args: Args, wait: bool) -> Future[Fetched] | None:
         """Fetch and parse a page (on a daemon thread when prefetching). Without `wait`,
@@ -230,3 +270,75 @@ def _settle(future: Future[Fetched], request: Callable[[], Fetched]) -> None:
         future.set_result(request())
     except BaseException as exc:  # delivered to the consumer like any result
         future.set_exception(exc)
+
+
+class _ChildChain:
+    """The thread of `ListPager._pages_from_child`: the outcomes of a child (replaced by a new
+    one where its chain and ours part), each through the client's policy, parsed, in order."""
+
+    def __init__(self, pager: ListPager, params: dict[str, str],
+                 ready: queue.Queue[Page | BaseException | None]) -> None:
+        self.pager = pager
+        self.params = params
+        self.ready = ready
+        self.stopped = threading.Event()
+        self.fetcher: chainfetch.ChainFetcher | None = None
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="oai-pages")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """The consumer is done: the child is stopped and reaped (by the time this returns),
+        this thread ends soon."""
+        self.stopped.set()
+        with self._lock:
+            fetcher, self.fetcher = self.fetcher, None
+            if fetcher is not None:
+                fetcher.close()
+
+    def _run(self) -> None:
+        pager, params = self.pager, self.params
+        try:
+            while not self.stopped.is_set():
+                result = pager.client.harvest_params(params, self._outcome(params))
+                page = parse_page(result.body, pager.verb, pager.max_bytes)
+                self._put(page)
+                token = page.next_token
+                if page.errors or not token:
+                    self._put(None)
+                    return
+                params = {"verb": pager.verb, "resumptionToken": token}
+        except chainfetch.Closed:
+            return
+        except BaseException as exc:  # delivered to the consumer like any page
+            self._put(exc)
+
+    def _outcome(self, params: dict[str, str]) -> chainfetch.Outcome | None:
+        """The child's attempt at `params`; a child that followed another token (or
+        stopped) is replaced by one starting at `params`, once."""
+        for _ in range(2):
+            with self._lock:
+                if self.stopped.is_set():
+                    raise chainfetch.Closed
+                if self.fetcher is None:
+                    self.fetcher = chainfetch.ChainFetcher(self.pager.client, params)
+                    self.fetcher.start()
+                fetcher = self.fetcher
+            outcome = fetcher.take(params)
+            if outcome is not None:
+                return outcome
+            with self._lock:  # replaced under the lock: `stop` never misses a child
+                if self.fetcher is fetcher:
+                    self.fetcher = None
+                    fetcher.close()
+        return None
+
+    def _put(self, item: Page | BaseException | None) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.ready.put(item, timeout=POLL_SECONDS)
+                return
+            except queue.Full:
+                continue

@@ -290,7 +290,8 @@ class SourceHarvester:
                     "resumed": from_token})
         pager = ListPager(self.client, "ListRecords", max_bytes=self.options.max_bytes,
                           max_empty_pages=self.options.max_empty_pages,
-                          prefetch=self.options.prefetch)
+                          prefetch=self.options.prefetch,
+                          fetch_process=self.options.fetch_process)
         while True:
             try:
                 for page in pager.pages(args):

@@ -122,7 +122,8 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         max_retry_after=max_retry_after, max_requests=max_requests, max_seconds=max_time,
         breaker=breaker,
         max_bytes=max_response_mb * 1024 * 1024 if max_response_mb else None,
-        match_duplicates=matching(c.harvest_match_duplicates, hstore))
+        match_duplicates=matching(c.harvest_match_duplicates, hstore),
+        fetch_process=_hosts_apart(sources, jobs))
     _configure_logging(as_json)
     reporter = make_reporter([s.name for s in sources], as_json)
     runner = _Runner(hstore, sources, options, reporter, jobs)
@@ -144,6 +145,16 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         sys.exit(128 + signals.signum)
     if any(not o.ok or (o.reconciliation and not o.reconciliation["ok"]) for o in outcomes):
         sys.exit(1)
+
+
+def _hosts_apart(sources: list[SourceRow], jobs: int) -> bool:
+    """Whether no two sources of this command can be harvested from one host at the same
+    time: then each run's resumption requests may be made ahead by a child process
+    (`harvester.chainfetch`), the host's one-request-at-a-time kept by the chain itself."""
+    from harvester.politeness import host_key
+
+    hosts = [host_key(s.base_url) for s in sources]
+    return jobs == 1 or len(set(hosts)) == len(hosts)
 
 
 class _Runner:

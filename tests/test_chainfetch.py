@@ -1,0 +1,177 @@
+"""Resumption requests made ahead by a child process (`harvester.chainfetch`), over real
+loopback HTTP: the same pages, the same requests at the server and the same accounting as
+without a child; the client's policy (retries, budgets, stop) applied here to what the child
+did; a chain that parts from ours (a token the child misread) mended; no child left behind."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+import pytest
+from flask import Flask, Response, request
+
+from harvester import chainfetch
+from harvester.client import OAIClient
+from harvester.errors import BudgetExhausted, Interrupted, RetriesExhausted
+from harvester.guard import Limits, RunGuard, StopRequest
+from harvester.paging import ListPager
+from tests.quirk_server import envelope, error_body, token_xml
+from tests.serving import serve_in_thread
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the child process is used on Linux only")
+
+PAGE = 10
+
+
+@dataclass
+class Repository:
+    """`total` records, PAGE a page, the token being the next offset. `failures[offset]`
+    is how many times that page answers 500 before it answers; with `decoy`, each page
+    ends with a comment holding another resumptionToken (which a tail scan reads)."""
+
+    total: int = 95
+    failures: dict[int, int] = field(default_factory=dict)
+    decoy: bool = False
+    seen: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _app(repo: Repository) -> Flask:
+    app = Flask(__name__)
+
+    @app.route("/oai")
+    def oai() -> Response:
+        token = request.args.get("resumptionToken")
+        with repo.lock:
+            repo.seen.append(token or "first")
+            if token is not None and not token.isdigit():
+                return Response(error_body("badResumptionToken", "no such token"),
+                                content_type="text/xml")
+            offset = int(token or 0)
+            if repo.failures.get(offset, 0) > 0:
+                repo.failures[offset] -= 1
+                return Response("busy", status=500)
+        records = "".join(
+            f"<record><header><identifier>oai:x:{i}</identifier>"
+            f"<datestamp>2024-01-01T00:00:00Z</datestamp></header><metadata>"
+            f'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{escape(str(i))}'
+            f"</dc:title></oai_dc:dc></metadata></record>"
+            for i in range(offset, min(offset + PAGE, repo.total)))
+        following = offset + PAGE
+        tail = token_xml(str(following) if following < repo.total else "", offset, repo.total)
+        if repo.decoy:
+            tail += "<!-- <resumptionToken>decoy</resumptionToken> -->"
+        return Response(envelope("ListRecords", records + tail), content_type="text/xml")
+
+    return app
+
+
+@contextmanager
+def serving(repo: Repository) -> Iterator[str]:
+    with serve_in_thread(_app(repo)) as base:
+        yield base + "/oai"
+
+
+def harvest(url: str, fetch_process: bool, guard: RunGuard | None = None
+            ) -> tuple[list[str], OAIClient]:
+    client = OAIClient(url, guard=guard or RunGuard(), backoff_base=0.01, backoff_cap=0.02)
+    pager = ListPager(client, fetch_process=fetch_process)
+    assert pager.fetch_process is fetch_process  # available on this machine
+    identifiers = [r.identifier for page in pager.pages({"metadataPrefix": "oai_dc"})
+                   for r in page.records]
+    return identifiers, client
+
+
+def no_children() -> bool:
+    """This process has no child left (zombie or running) among its threads' children."""
+    pid = os.getpid()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            if fh.read().split():
+                return False
+    return True
+
+
+def test_the_same_pages_requests_and_counts_as_without_a_child() -> None:
+    expected = [f"oai:x:{i}" for i in range(95)]
+    for fetch_process in (False, True):
+        repo = Repository()
+        with serving(repo) as url:
+            identifiers, client = harvest(url, fetch_process)
+        assert identifiers == expected
+        assert repo.seen == ["first", *(str(o) for o in range(10, 95, 10))]
+        assert client.guard.requests == 10
+    assert no_children()
+
+
+def test_a_failed_attempt_is_retried_here_and_the_chain_goes_on() -> None:
+    repo = Repository(failures={30: 2, 70: 1})
+    with serving(repo) as url:
+        identifiers, client = harvest(url, fetch_process=True)
+    assert identifiers == [f"oai:x:{i}" for i in range(95)]
+    # each failure answered once per attempt: 10 pages + 3 failed attempts, none twice more
+    assert len(repo.seen) == 13 and repo.seen.count("30") == 3 and repo.seen.count("70") == 2
+    assert client.guard.requests == 13
+    assert no_children()
+
+
+def test_retries_run_out_as_without_a_child() -> None:
+    for fetch_process in (False, True):
+        repo = Repository(failures={20: 99})
+        with serving(repo) as url, pytest.raises(RetriesExhausted):
+            harvest(url, fetch_process)
+        assert repo.seen.count("20") == 4  # max_attempts, the first one the child's
+    assert no_children()
+
+
+def test_a_chain_that_parts_from_ours_is_mended() -> None:
+    """The tail scan reads a decoy token (in a comment): the child follows it, ours does
+    not; a new child takes over at the real token, and no page is lost or repeated."""
+    repo = Repository(decoy=True)
+    with serving(repo) as url:
+        identifiers, _client = harvest(url, fetch_process=True)
+    assert identifiers == [f"oai:x:{i}" for i in range(95)]
+    assert [t for t in repo.seen if t.isdigit()] == [str(o) for o in range(10, 95, 10)]
+    assert no_children()
+
+
+def test_the_request_budget_holds_for_the_child_too() -> None:
+    repo = Repository(total=500)
+    guard = RunGuard(Limits(max_requests=5))
+    with serving(repo) as url, pytest.raises(BudgetExhausted):
+        harvest(url, fetch_process=True, guard=guard)
+    assert len(repo.seen) == 5 and guard.requests == 5
+    assert no_children()
+
+
+def test_a_stop_ends_the_child_at_once() -> None:
+    repo = Repository(total=5000)
+    stop = StopRequest()
+    with serving(repo) as url:
+        client = OAIClient(url, guard=RunGuard(stop=stop))
+        pager = ListPager(client, fetch_process=True)
+        pages = 0
+        with pytest.raises(Interrupted):
+            for _page in pager.pages({"metadataPrefix": "oai_dc"}):
+                pages += 1
+                if pages == 3:
+                    stop.request("the test")
+    assert no_children()
+    assert len(repo.seen) < 3 + chainfetch.ChainFetcher.AHEAD + 4  # ahead, not the list
+
+
+def test_not_used_where_requests_are_spaced_or_the_session_is_someone_elses() -> None:
+    import requests
+
+    assert chainfetch.available(OAIClient("http://127.0.0.1:9/oai"))
+    assert not chainfetch.available(OAIClient("http://127.0.0.1:9/oai", min_interval=1.0))
+    with requests.Session() as session:
+        assert not chainfetch.available(OAIClient("http://127.0.0.1:9/oai", session=session))
