@@ -106,7 +106,12 @@ class ChainFetcher:
             # only code that takes no lock another thread may hold, see `_detach`)
             warnings.simplefilter("ignore", DeprecationWarning)
             read_fd, write_fd = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
             if pid == 0:  # the child: never returns
                 _child(self.client, self.first, write_fd, budget, until)
             os.close(write_fd)  # before any other fork: no other child may hold it open
@@ -230,8 +235,7 @@ def _child(client: OAIClient, params: dict[str, str], write_fd: int, budget: int
         gc.freeze()
         # nothing of the parent's stays open here but the pipe: its database connections,
         # sockets and other children's pipes (closing them here changes nothing for it)
-        os.closerange(3, write_fd)
-        os.closerange(write_fd + 1, _max_fd())
+        _close_inherited(write_fd)
         _detach(client)
         made = 0
         while (budget is None or made < budget) and (until is None or time.monotonic() < until):
@@ -287,11 +291,14 @@ def _detach(client: OAIClient) -> None:
     client.guard = RunGuard()
 
 
-def _max_fd() -> int:
-    try:
-        return int(os.sysconf("SC_OPEN_MAX"))
-    except (ValueError, OSError):
-        return 65536
+def _close_inherited(keep: int) -> None:
+    """Close every descriptor above stderr but `keep`, as listed in /proc (a range up to
+    the descriptor limit could be a billion close calls where close_range is missing)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):  # (the listing's own descriptor, gone)
+                os.close(fd)
 
 
 def _send(fd: int, meta: tuple[Any, ...], body: bytes) -> None:

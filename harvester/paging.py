@@ -283,6 +283,7 @@ class _ChildChain:
         self.ready = ready
         self.stopped = threading.Event()
         self.fetcher: chainfetch.ChainFetcher | None = None
+        self.unforkable = False
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True, name="oai-pages")
 
@@ -323,8 +324,15 @@ class _ChildChain:
                 if self.stopped.is_set():
                     raise chainfetch.Closed
                 if self.fetcher is None:
-                    self.fetcher = chainfetch.ChainFetcher(self.pager.client, params)
-                    self.fetcher.start()
+                    if self.unforkable:
+                        return None
+                    fetcher = chainfetch.ChainFetcher(self.pager.client, params)
+                    try:
+                        fetcher.start()
+                    except OSError:  # no process or pipe to be had: do without
+                        self.unforkable = True
+                        return None
+                    self.fetcher = fetcher
                 fetcher = self.fetcher
             outcome = fetcher.take(params)
             if outcome is not None:

@@ -168,6 +168,21 @@ def test_a_stop_ends_the_child_at_once() -> None:
     assert len(repo.seen) < 3 + chainfetch.ChainFetcher.AHEAD + 4  # ahead, not the list
 
 
+def test_without_a_process_to_fork_the_list_is_read_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork that fails (no process left under the limits) costs nothing but the speed."""
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    repo = Repository()
+    with serving(repo) as url:
+        identifiers, client = harvest(url, fetch_process=True)
+    assert identifiers == [f"oai:x:{i}" for i in range(95)]
+    assert len(repo.seen) == 10 and client.guard.requests == 10
+    assert no_children()
+
+
 def test_not_used_where_requests_are_spaced_or_the_session_is_someone_elses() -> None:
     import requests
 
