@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 _HEADER = struct.Struct("<QQ")  # sizes of the frame's pickled metadata and of its body
 _POLL_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
 _FORKING = threading.Lock()  # one fork at a time: a pipe's write end goes to one child only
 _SILENCE_MARGIN = 5.0  # seconds beyond the request deadline before a child counts as stuck
 
@@ -237,6 +238,8 @@ def _child(client: OAIClient, params: dict[str, str], write_fd: int, budget: int
         # sockets and other children's pipes (closing them here changes nothing for it)
         _close_inherited(write_fd)
         _detach(client)
+        if os.getppid() != parent:
+            return  # the parent died before the death signal was asked for
         made = 0
         while (budget is None or made < budget) and (until is None or time.monotonic() < until):
             if os.getppid() != parent:
@@ -262,11 +265,14 @@ def _child(client: OAIClient, params: dict[str, str], write_fd: int, budget: int
 
 
 def _detach(client: OAIClient) -> None:
-    """What the child needs of its own: it leaves Ctrl-C to its parent, never writes to the
-    terminal, and shares no lock or connection with the parent's threads. (It asks for no
-    signal at its parent's death: Linux sends that when the forking thread ends, and a
-    prefetch thread ends with its page. A parent that dies leaves the child one request at
-    most: the child looks for its parent before each, and its next write fails.)"""
+    """What the child needs of its own: it dies with the thread that forked it (the list's
+    reading thread, which outlives the child's use; and with the whole process, SIGKILLed or
+    not), leaves Ctrl-C to its parent, never writes to the terminal, and shares no lock or
+    connection with the parent's threads."""
+    with contextlib.suppress(Exception):  # no libc prctl: the parent check below remains
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     import logging

@@ -6,11 +6,14 @@ did; a chain that parts from ours (a token the child misread) mended; no child l
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the child process is used on Linux only")
 
 PAGE = 10
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -39,6 +43,9 @@ class Repository:
     total: int = 95
     failures: dict[int, int] = field(default_factory=dict)
     decoy: bool = False
+    delay: float = 0.0  # seconds before each answer from offset `slow_from` on
+    slow_from: int = 0
+    stalled: threading.Event = field(default_factory=threading.Event)  # a slow answer began
     seen: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,6 +56,9 @@ def _app(repo: Repository) -> Flask:
     @app.route("/oai")
     def oai() -> Response:
         token = request.args.get("resumptionToken")
+        if repo.delay and (token or "0").isdigit() and int(token or 0) >= repo.slow_from:
+            repo.stalled.set()
+            time.sleep(repo.delay)
         with repo.lock:
             repo.seen.append(token or "first")
             if token is not None and not token.isdigit():
@@ -190,3 +200,48 @@ def test_not_used_where_requests_are_spaced_or_the_session_is_someone_elses() ->
     assert not chainfetch.available(OAIClient("http://127.0.0.1:9/oai", min_interval=1.0))
     with requests.Session() as session:
         assert not chainfetch.available(OAIClient("http://127.0.0.1:9/oai", session=session))
+
+
+def _children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            found.update(int(c) for c in fh.read().split())
+    return found
+
+
+def _dead(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def test_the_child_dies_with_a_killed_harvester(tmp_path: Path) -> None:
+    """SIGKILL of the harvesting process (no cleanup can run) kills its child at once, even
+    in the middle of a request that would keep it a minute."""
+    repo = Repository(total=100_000, delay=60, slow_from=30)
+    script = tmp_path / "harvest.py"
+    script.write_text(
+        "import sys\n"
+        "from harvester.client import OAIClient\n"
+        "from harvester.paging import ListPager\n"
+        "pager = ListPager(OAIClient(sys.argv[1]), fetch_process=True)\n"
+        "for page in pager.pages({'metadataPrefix': 'oai_dc'}):\n"
+        "    print(len(page.records), flush=True)\n")
+    with serving(repo) as url:
+        proc = subprocess.Popen([sys.executable, str(script), url], stdout=subprocess.PIPE,
+                                cwd=PROJECT)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == b"10"
+            assert repo.stalled.wait(30), "the child never asked for the slow page"
+            children = _children_of(proc.pid)
+            assert children, "the harvester forked no child"
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while not all(_dead(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(_dead(c) for c in children)
