@@ -122,12 +122,27 @@ class Run:
     peak_rss_mb: float
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """The RSS of a process and its children, summed (0 for a child gone meanwhile)."""
+    total = provider.status_mb(pid, "VmRSS")
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
+                with contextlib.suppress(OSError, RuntimeError):
+                    total += provider.status_mb(int(child), "VmRSS")
+    return total
+
+
 def _timed(command: list[str], env: dict[str, str]) -> Run:
     """Run a whole process: its stdout, wall seconds from start to exit, its rusage, and its
     peak RSS (its progress and warnings on stderr are dropped, as a cron job would).
 
     The peak is the child's own VmHWM, read while it runs: rusage's ru_maxrss of a forked
-    child starts from the parent's RSS at the fork, which would show this script's size."""
+    child starts from the parent's RSS at the fork, which would show this script's size. A
+    process that has children of its own (ours forks one to make a list's requests) is
+    measured with them: the peak of their RSS summed, as sampled, pages they share counted
+    in each (an upper bound), when that is more than its own VmHWM. The CPU figure of
+    `wait4` already includes the children it reaped."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                env=env)
@@ -140,8 +155,8 @@ def _timed(command: list[str], env: dict[str, str]) -> Run:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        with contextlib.suppress(OSError, RuntimeError):  # an exiting zombie has no figures
-            peak = max(peak, provider.status_mb(process.pid, "VmHWM"))
+        with contextlib.suppress(OSError, RuntimeError, ValueError):  # an exiting zombie
+            peak = max(peak, provider.status_mb(process.pid, "VmHWM"), _tree_rss_mb(process.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     reader.join()
