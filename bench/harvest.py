@@ -125,11 +125,9 @@ class Run:
 def _tree_rss_mb(pid: int) -> float:
     """The RSS of a process and its children, summed (0 for a child gone meanwhile)."""
     total = provider.status_mb(pid, "VmRSS")
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError):
-            for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
-                with contextlib.suppress(OSError, RuntimeError):
-                    total += provider.status_mb(int(child), "VmRSS")
+    for child in provider.worker_pids(pid):
+        with contextlib.suppress(OSError, RuntimeError):
+            total += provider.status_mb(child, "VmRSS")
     return total
 
 

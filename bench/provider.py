@@ -11,6 +11,7 @@ first and that worker memory stays flat as N grows. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -189,17 +190,13 @@ def start_pyoai(db: Path, workers: int, page_size: int) -> Server:
 
 
 def worker_pids(master: int) -> list[int]:
-    """The direct children of the gunicorn master (its workers)."""
-    pids: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-            pids.append(int(entry.name))
+    """The direct children of a process (the gunicorn master's: its workers), as the kernel
+    lists them per thread; none once it is gone."""
+    pids: set[int] = set()
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{master}/task").iterdir():
+            with contextlib.suppress(OSError):
+                pids.update(int(c) for c in (task / "children").read_text().split())
     return sorted(pids)
 
 

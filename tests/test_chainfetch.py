@@ -100,14 +100,18 @@ def harvest(url: str, fetch_process: bool, guard: RunGuard | None = None
     return identifiers, client
 
 
-def no_children() -> bool:
-    """This process has no child left (zombie or running) among its threads' children."""
-    pid = os.getpid()
+def _children_of(pid: int) -> set[int]:
+    """The children (running or zombie) of every thread of `pid`."""
+    found: set[int] = set()
     for task in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{task}/children") as fh:
-            if fh.read().split():
-                return False
-    return True
+            found.update(int(c) for c in fh.read().split())
+    return found
+
+
+def no_children() -> bool:
+    """This process has no child left, running or not reaped."""
+    return not _children_of(os.getpid())
 
 
 def test_the_same_pages_requests_and_counts_as_without_a_child() -> None:
@@ -200,14 +204,6 @@ def test_not_used_where_requests_are_spaced_or_the_session_is_someone_elses() ->
     assert not chainfetch.available(OAIClient("http://127.0.0.1:9/oai", min_interval=1.0))
     with requests.Session() as session:
         assert not chainfetch.available(OAIClient("http://127.0.0.1:9/oai", session=session))
-
-
-def _children_of(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as fh:
-            found.update(int(c) for c in fh.read().split())
-    return found
 
 
 def _dead(pid: int) -> bool:
