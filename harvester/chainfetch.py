@@ -46,6 +46,7 @@ _HEADER = struct.Struct("<QQ")  # sizes of the frame's pickled metadata and of i
 _POLL_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1
 _FORKING = threading.Lock()  # one fork at a time: a pipe's write end goes to one child only
+_PIPE_BYTES = 1 << 20
 _SILENCE_MARGIN = 5.0  # seconds beyond the request deadline before a child counts as stuck
 
 
@@ -107,6 +108,7 @@ class ChainFetcher:
             # only code that takes no lock another thread may hold, see `_detach`)
             warnings.simplefilter("ignore", DeprecationWarning)
             read_fd, write_fd = os.pipe()
+            _widen(write_fd)
             try:
                 pid = os.fork()
             except OSError:
@@ -295,6 +297,20 @@ def _detach(client: OAIClient) -> None:
     client.slots = LocalHostSlots()
     client._source_lock = threading.Lock()
     client.guard = RunGuard()
+
+
+def _widen(fd: int) -> None:
+    """A pipe that holds a whole page or more (1 MiB where the system allows, not the
+    default 64 KiB): the child writes a page in one go and makes its next request at once,
+    instead of waiting for the reader to take the page in pieces, each after its turn for
+    the GIL here."""
+    size = _PIPE_BYTES
+    with contextlib.suppress(OSError, ValueError), open("/proc/sys/fs/pipe-max-size") as limit:
+        size = min(size, int(limit.read()))
+    with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux only
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
 
 
 def _close_inherited(keep: int) -> None:

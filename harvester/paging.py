@@ -53,14 +53,12 @@ class PagingGuard:
             if token in self._tokens:
                 raise LoopDetected(f"the server sent the same resumptionToken twice: {token!r}")
             self._tokens.add(token)
-        keys = ([f"{r.identifier}\0{r.datestamp}" for r in page.records]
-                or [s.spec for s in page.sets])
-        if keys:
+        if page.records or page.sets:
             self._empty_run = 0
-            h = hashlib.blake2b(digest_size=16)
-            for key in keys:
-                h.update(key.encode("utf-8", "surrogatepass") + b"\n")
-            digest = h.digest()
+            keys = ([f"{r.identifier}\0{r.datestamp}" for r in page.records]
+                    or [s.spec for s in page.sets])
+            digest = hashlib.blake2b("\n".join(keys).encode("utf-8", "surrogatepass"),
+                                     digest_size=16).digest()
             if digest in self._digests:
                 raise LoopDetected("the server sent the same page again")
             self._digests.add(digest)

@@ -57,7 +57,55 @@ def container_spans(data: bytes) -> list[Span]:
     root = prolog.end() if prolog else 0
     if _follows_lt(data, b"!", root) or _follows_lt(data, b"?", root):
         return _pair(_tags_by_regex(data))
-    return _pair(_tags_by_find(data, root))
+    simple = _plain_containers(data, root)
+    return simple if simple is not None else _pair(_tags_by_find(data, root))
+
+
+def _plain_containers(data: bytes, start: int) -> list[Span] | None:
+    """The spans where every container tag is a plain `<metadata>` or `</metadata>` and no
+    tag outside them is named about (nearly every page): one `bytes.find` loop over the page,
+    the short stretches between containers searched for about. None when an occurrence could
+    be anything else (a prefix, attributes, an about tag), which the general scan then
+    reads."""
+    spans: list[Span] = []
+    depth = begin = 0
+    outside = start  # where the text outside every container resumes
+    last = len(data) - 8
+    i = data.find(b"metadata", max(start, 2))
+    while i >= 0:
+        before = data[i - 1]
+        closing = before == 0x2F and data[i - 2] == 0x3C  # "</"
+        if before == 0x3C or closing:  # "<"
+            if i >= last or data[i + 8] != 0x3E:  # ">"
+                return None
+            if closing:
+                depth -= 1
+                if depth == 0:
+                    spans.append(("metadata", begin, i - 2))
+                    outside = i + 9
+                elif depth < 0:
+                    return None
+            else:
+                depth += 1
+                if depth == 1:
+                    if _may_hold_about(data, outside, i):
+                        return None
+                    begin = i + 9
+        elif before == 0x3A:  # ":" a prefixed name
+            return None
+        i = data.find(b"metadata", i + 8)
+    if depth or _may_hold_about(data, outside, len(data)):
+        return None
+    return spans
+
+
+def _may_hold_about(data: bytes, start: int, end: int) -> bool:
+    i = data.find(b"about", max(start, 1), end)
+    while i >= 0:
+        if data[i - 1] in b"</:":
+            return True
+        i = data.find(b"about", i + 5, end)
+    return False
 
 
 def _follows_lt(data: bytes, mark: bytes, start: int) -> bool:
@@ -192,16 +240,26 @@ def _start_tag(text: str) -> tuple[str, str, int] | None:
     one, and then that quote is unbalanced up to there; otherwise the general expression
     decides."""
     end = text.find(">")
-    head = text[:end]
-    if end > 0 and (("'" not in head and not head.count('"') % 2)
-                    or ('"' not in head and not head.count("'") % 2)):
-        if head.endswith("/"):
-            head = head[:-1]
-        space = _SPACE.search(head)
-        cut = space.start() if space else len(head)
-        return head[1:cut], head[cut:], cut
+    if end > 0:
+        read = _read_head(text[:end])
+        if read is not None:
+            return read
     m = _START_TAG.match(text)
     return (m.group(1), m.group(2), m.start(2)) if m else None
+
+
+@lru_cache(maxsize=256)
+def _read_head(head: str) -> tuple[str, str, int] | None:
+    """A start tag up to its first `>` read without the general expression, or None where
+    its quotes make that unsafe. Cached: a list's payloads mostly share one start tag."""
+    if not (("'" not in head and not head.count('"') % 2)
+            or ('"' not in head and not head.count("'") % 2)):
+        return None
+    if head.endswith("/"):
+        head = head[:-1]
+    space = _SPACE.search(head)
+    cut = space.start() if space else len(head)
+    return head[1:cut], head[cut:], cut
 
 
 def _strip_trailing_misc(text: str) -> str:
@@ -226,16 +284,23 @@ def _declare(text: str, tag: tuple[str, str, int], element: etree._Element,
     inherited = parent.nsmap if parent is not None else {}
     if not inherited:
         return text
-    attributes = tag[1]
-    own = _own_prefixes(attributes) if "xmlns" in attributes else frozenset()
-    needed = [(prefix, uri) for prefix, uri in inherited.items()
-              if prefix not in own and _uses(text, prefix, uri, element)]
+    needed = [(prefix, uri) for prefix, uri in _undeclared(tag[1], tuple(inherited.items()))
+              if _uses(text, prefix, uri, element)]
     if not needed:
         return text
     declarations = "".join(
         f' xmlns{":" + prefix if prefix else ""}="{_attr(uri)}"' for prefix, uri in needed)
     at = tag[2]
     return text[:at] + declarations + text[at:]
+
+
+@lru_cache(maxsize=256)
+def _undeclared(attributes: str, inherited: tuple[tuple[str | None, str], ...]
+                ) -> tuple[tuple[str | None, str], ...]:
+    """The inherited declarations a start tag does not make itself. Cached: a list's
+    payloads mostly share one start tag and one set of inherited declarations."""
+    own = _own_prefixes(attributes) if "xmlns" in attributes else frozenset()
+    return tuple((prefix, uri) for prefix, uri in inherited if prefix not in own)
 
 
 def _uses(text: str, prefix: str | None, uri: str, element: etree._Element) -> bool:
@@ -250,10 +315,8 @@ def _uses(text: str, prefix: str | None, uri: str, element: etree._Element) -> b
     return f"{prefix}:" in text and _prefix_use(prefix).search(text) is not None
 
 
-@lru_cache(maxsize=256)
 def _own_prefixes(attributes: str) -> frozenset[str | None]:
-    """The prefixes a start tag declares (None: the default namespace). A list's payloads
-    mostly share one start tag: cached."""
+    """The prefixes a start tag declares (None: the default namespace)."""
     return frozenset(p or None for p in _DECLARED.findall(attributes))
 
 

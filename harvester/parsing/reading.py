@@ -24,6 +24,8 @@ from harvester.parsing.payload import SpanCursor, payload_text, serialize
 from harvester.parsing.scanning import int_or_none
 from oai.protocol.datestamps import parse_lenient_or_none
 
+_ELEMENT = etree._Element
+
 
 def local_name(el: etree._Element) -> str:
     tag = el.tag
@@ -53,7 +55,7 @@ def text_of(el: etree._Element | None) -> str:
 
 def _first_element(el: etree._Element) -> etree._Element | None:
     for item in el:
-        if isinstance(item.tag, str):
+        if type(item) is _ELEMENT or isinstance(item.tag, str):  # the type: no tag string
             return item
     return None
 
@@ -67,7 +69,8 @@ def record_from_header(header: etree._Element, metadata: str | None,
         if not isinstance(tag, str):
             continue
         name = tag[tag.rfind("}") + 1:]
-        text = (item.text or "").strip() if len(item) == 0 else text_of(item)
+        text = item.text
+        text = (text.strip() if text else "") if len(item) == 0 else text_of(item)
         if name == "identifier":
             identifier = text
         elif name == "datestamp":

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
 
 # ASCII digits only: `\d` would also take other scripts' digits, which int() reads happily.
 _DAY_RE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
@@ -67,33 +66,18 @@ def parse_protocol_date(value: str) -> ParsedDate:
     raise InvalidDate(f"{value!r} is not YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
 
 
-@lru_cache(maxsize=8192)
-def _day_start(day: str) -> int | None:
-    """Epoch seconds of a YYYY-MM-DD day's first second; None if it is not one. Cached: a
-    page's records mostly share a few days."""
-    m = _DAY_RE.match(day)
-    if m is None:
+def _fast_seconds(value: str) -> int | None:
+    """The common `YYYY-MM-DDThh:mm:ssZ` read by the C parser of `datetime` (a harvest reads
+    one per record), once its shape is checked (ISO week dates and other forms it also
+    takes never get there); None sends the value down the general path, which also decides
+    what the C parser refuses."""
+    if len(value) != 20 or value[10] != "T" or value[19] != "Z" or value[4] != "-" \
+            or value[7] != "-" or value[13] != ":" or value[16] != ":":
         return None
     try:
-        return _epoch(*map(int, m.groups()))
-    except InvalidDate:
+        return int(datetime.fromisoformat(value).timestamp())
+    except ValueError:
         return None
-
-
-def _fast_seconds(value: str) -> int | None:
-    """The common `YYYY-MM-DDThh:mm:ssZ` without a regular expression (a harvest reads one
-    per record); None sends the value down the general path."""
-    if len(value) != 20 or value[10] != "T" or value[19] != "Z" or value[13] != ":" \
-            or value[16] != ":":
-        return None
-    clock = value[11:13] + value[14:16] + value[17:19]
-    day = _day_start(value[:10])
-    if day is None or not (clock.isascii() and clock.isdigit()):
-        return None
-    hh, mm, ss = int(clock[:2]), int(clock[2:4]), int(clock[4:])
-    if hh > 23 or mm > 59 or ss > 59:
-        return None
-    return day + hh * 3600 + mm * 60 + ss
 
 
 def parse_lenient(value: str) -> int:

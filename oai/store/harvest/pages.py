@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +31,9 @@ from oai.store.harvest.rows import PageWrite, RecordWrite, RunRow, WindowRow
 from oai.store.published import Sql, source_info, sync
 from oai.store.tables import dump_list, harvested, quarantine, runs, windows
 
+# a harvested row as `_upsert_records` builds it: the table's columns, in its order
+_ROW = ("source_id", "identifier", "datestamp", "datestamp_epoch", "deleted", "set_specs",
+        "metadata", "about", "run_id", "response_date", "schema_errors")
 _UPDATED = ("datestamp", "datestamp_epoch", "deleted", "set_specs", "metadata", "about",
             "run_id", "response_date", "schema_errors")
 
@@ -143,21 +144,19 @@ class PageWriter(HarvestBase):
 
     def _upsert_records(self, cursor: Any, run: RunRow, rows: list[RecordWrite],
                         response_date: str | None) -> None:
-        """Insert or replace a page of records with one executemany."""
+        """Insert or replace a page of records with one statement (SQLite) or executemany."""
         assert self._statements is not None
         sql, names = self._statements["upsert"]
         source, run_id = run.source_id, run.id
-        values = [{"source_id": source, "identifier": r.identifier,
-                   "datestamp": r.datestamp, "datestamp_epoch": r.datestamp_epoch,
-                   "deleted": r.deleted, "set_specs": _set_list(r.set_specs),
-                   "metadata": None if r.deleted else r.metadata,
-                   "about": r.about, "run_id": run_id, "response_date": response_date,
-                   "schema_errors": r.schema_errors}
+        # in the order the statement binds them (_ROW), as `_compile_upsert` makes sure
+        values = [(source, r.identifier, r.datestamp, r.datestamp_epoch, r.deleted,
+                   _set_list(r.set_specs), None if r.deleted else r.metadata, r.about,
+                   run_id, response_date, r.schema_errors)
                   for r in rows]
         if names is None:
-            cursor.executemany(sql, values)
+            cursor.executemany(sql, [dict(zip(_ROW, row, strict=True)) for row in values])
         else:  # SQLite: one statement for the page (oai.store.bulk)
-            execute_rows(cursor, sql, list(map(_positional(tuple(names)), values)))
+            execute_rows(cursor, sql, values)
 
     def _compile_upsert(self, conn: Connection) -> tuple[str, list[str] | None]:
         # imported here: each dialect's module costs start-up time
@@ -169,24 +168,21 @@ class PageWriter(HarvestBase):
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             stmt = sqlite_insert(harvested)
-        stmt = stmt.values(
-            {c.name: bindparam(c.name) for c in harvested.columns})
+        if tuple(c.name for c in harvested.columns) != _ROW:
+            raise RuntimeError("harvested_records' columns are not those _ROW lists")
+        stmt = stmt.values({name: bindparam(name) for name in _ROW})
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[harvested.c.source_id, harvested.c.identifier],
             set_={name: getattr(excluded, name) for name in _UPDATED})
-        return _compiled(conn, stmt)
+        sql, names = _compiled(conn, stmt)
+        if names is not None and tuple(names) != _ROW:
+            raise RuntimeError(f"the upsert binds {names}, not the columns of _ROW in order")
+        return sql, names
 
 
 def _compiled(conn: Connection, statement: Any) -> tuple[str, list[str] | None]:
     return compiled(conn.dialect, statement)
-
-
-@lru_cache(maxsize=16)
-def _positional(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """A row's values in the order a positional (qmark) statement binds them."""
-    pick = itemgetter(*names)
-    return pick if len(names) > 1 else (lambda row: (pick(row),))
 
 
 @lru_cache(maxsize=1024)
