@@ -210,19 +210,22 @@ class ChainFetcher:
                                            elapsed=elapsed, attempts=1, params=dict(params)))
 
     def _read(self, size: int, silence: float) -> bytes | None:
+        """`size` bytes of the pipe, or None at its end or after `silence` seconds without
+        any. A page the child wrote whole (the pipe holds one) comes in one read, into the
+        bytes object returned: no buffer to fill and copy."""
         assert self._read_fd is not None
-        buffer = bytearray(size)
-        view = memoryview(buffer)
+        parts: list[bytes] = []
         got = 0
         while got < size:
             ready, _, _ = select.select([self._read_fd], [], [], silence)
             if not ready:
                 return None
-            count = os.readv(self._read_fd, [view[got:]])
-            if not count:
+            part = os.read(self._read_fd, size - got)
+            if not part:
                 return None
-            got += count
-        return bytes(buffer)
+            parts.append(part)
+            got += len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 # -- child ----------------------------------------------------------------------------------

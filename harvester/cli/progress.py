@@ -9,8 +9,6 @@ import sys
 import threading
 from typing import Any, Protocol
 
-import click
-
 
 class Reporter(Protocol):
     def __call__(self, event: dict[str, Any]) -> None: ...
@@ -25,8 +23,10 @@ class JsonReporter:
         self._lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any]) -> None:
-        with self._lock:
-            click.echo(json.dumps(event, ensure_ascii=False), err=True)
+        line = json.dumps(event, ensure_ascii=False) + "\n"
+        with self._lock:  # (one write and flush a line: a page's event costs no more)
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
     def close(self) -> None:
         return None
