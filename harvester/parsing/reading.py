@@ -128,12 +128,18 @@ def read_token(el: etree._Element) -> TokenInfo:
 def fill_items(page: Page, container: etree._Element, cursor: SpanCursor) -> None:
     """Read records/headers/sets/formats and the token from the verb's element."""
     verb = page.verb
-    for index, item in enumerate(el for el in container if isinstance(el.tag, str)):
-        name = local_name(item)
-        if name == "resumptionToken":
-            page.token = read_token(item)
-        elif name == "record" and verb in ("ListRecords", "GetRecord"):
+    with_payloads = verb in ("ListRecords", "GetRecord")
+    index = -1  # among the child elements (comments and processing instructions skipped)
+    for item in container:
+        tag = item.tag  # (built anew on each access: read once)
+        if not isinstance(tag, str):
+            continue
+        index += 1
+        name = tag[tag.rfind("}") + 1:]
+        if name == "record" and with_payloads:
             keep(page, index, item, read_record(item, cursor))
+        elif name == "resumptionToken":
+            page.token = read_token(item)
         elif name == "header" and verb == "ListIdentifiers":
             keep(page, index, item, record_from_header(item, None, []))
         elif name == "set":
