@@ -100,6 +100,8 @@ def _plain_containers(data: bytes, start: int) -> list[Span] | None:
 
 
 def _may_hold_about(data: bytes, start: int, end: int) -> bool:
+    """Whether `about` occurs between `start` and `end` where a tag name could begin (after
+    `<`, `</` or a prefix's colon); in text it is left alone."""
     i = data.find(b"about", max(start, 1), end)
     while i >= 0:
         if data[i - 1] in b"</:":
