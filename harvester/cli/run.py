@@ -131,6 +131,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
         reporter = make_reporter([s.name for s in sources], as_json)
         runner = _Runner(hstore, sources, options, reporter, jobs)
         runner.max_delete_share = c.harvest_max_delete_share
+        _freeze_start_up()
     try:
         def at_once(name: str) -> str:
             runner.abandon(f"interrupted by {name} (twice)")
@@ -141,6 +142,7 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
             outcomes = runner.run()
     finally:
         reporter.close()
+        gc.unfreeze()  # (a process that goes on, as under a test runner, collects it again)
     _report(outcomes, as_json)
     if signals.signum is not None:
         click.echo(f"interrupted: run 'oai harvest run {' '.join(s.name for s in sources)}' "
@@ -152,20 +154,24 @@ def run(ctx: CliContext, names: tuple[str, ...], run_all: bool, full: bool,
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """The command's start-up without the cyclic collector, and what it built frozen after
-    it: the imports, the store and the options live until the command ends, yet a full
-    collection ran while SQLAlchemy loaded (14 ms) and each later one walked them all again
-    (some 60,000 objects)."""
+    """The command's start-up without the cyclic collector: what the imports, the store and
+    the options build lives as long as the command, yet a full collection ran while
+    SQLAlchemy loaded (14 ms). See `_freeze_start_up` for what follows."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        import harvester.sync  # noqa: F401  (the harvest's modules, before the freeze)
-
-        gc.freeze()
         if collecting:
             gc.enable()
+
+
+def _freeze_start_up() -> None:
+    """What start-up built, left out of the collections of the harvest that follows (each
+    walked some 60,000 such objects), until `run` unfreezes it at the end."""
+    import harvester.sync  # noqa: F401  (the harvest's modules, before the freeze)
+
+    gc.freeze()
 
 
 def _hosts_apart(sources: list[SourceRow], jobs: int) -> bool:
