@@ -24,7 +24,7 @@ class JsonReporter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, ensure_ascii=False) + "\n"
-        with self._lock:  # (one write and flush a line: a page's event costs no more)
+        with self._lock:  # one write and one flush per line (click.echo also asked isatty)
             sys.stderr.write(line)
             sys.stderr.flush()
 
